@@ -1,0 +1,2 @@
+"""A plugin that cannot even be imported."""
+import fieldkit_module_that_does_not_exist  # noqa: F401

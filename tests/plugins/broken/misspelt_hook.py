@@ -1,0 +1,7 @@
+"""Implements a hook name fieldkit does not know (missing 's')."""
+from fieldkit.core.hookspecs import hookimpl
+
+
+@hookimpl
+def fieldkit_checklist():
+    return []
