@@ -1,0 +1,144 @@
+"""The field store's append-only journal: one checksummed line per committed transaction.
+
+A line is ``<crc32 of the JSON, 8 hex digits> <JSON>\\n`` and the JSON is
+``{"ops": [operation, ...]}`` — every operation of one transaction, so a transaction is
+replayed whole or not at all. A line is acknowledged only after it is fsynced.
+
+Journals are numbered (``journal-00000007.log``). Compaction starts a new journal, then writes
+a snapshot that names the first journal it does *not* contain; older journals are deleted.
+A crash can only tear the last line of the newest journal (it was never acknowledged): it is
+dropped on open. A damaged line followed by intact ones is real damage and refuses to open.
+"""
+
+import json
+import os
+import re
+import zlib
+from pathlib import Path
+
+from ..errors import StoreError
+from .files import sync_file
+from .index import to_json
+
+_NAME = re.compile(r"journal-(\d{8})\.log")
+
+
+def journal_name(generation):
+    return f"journal-{generation:08d}.log"
+
+
+def list_journals(directory):
+    """``[(generation, path), ...]`` of the journal files in ``directory``, oldest first."""
+    found = []
+    for path in Path(directory).iterdir():
+        match = _NAME.fullmatch(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def encode_record(ops):
+    """One journal line holding ``ops`` (operation dicts, or their JSON text)."""
+    texts = ",".join(op if isinstance(op, str) else to_json(op, "A store operation")
+                     for op in ops)
+    payload = f'{{"ops":[{texts}]}}'.encode()
+    return b"%08x %s\n" % (zlib.crc32(payload), payload)
+
+
+def decode_line(line):
+    """The record of one line (without its newline), or None if the line is not intact."""
+    if len(line) < 10 or line[8:9] != b" ":
+        return None
+    payload = line[9:]
+    try:
+        if int(line[:8], 16) != zlib.crc32(payload):
+            return None
+        record = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("ops"), list):
+        return None
+    return record
+
+
+def read_journal(path):
+    """Read a journal: ``(records, intact_length)``.
+
+    ``records`` is ``[(line number, record), ...]``; ``intact_length`` is where a torn tail
+    starts (the file length when there is none). Raises ``StoreError`` when a damaged line is
+    followed by intact ones.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    tail = lines.pop()  # what follows the last newline: empty unless the last write was torn
+    records, offset, damaged = [], 0, None
+    for number, line in enumerate(lines, 1):
+        record = decode_line(line)
+        if record is None:
+            if damaged is None:
+                damaged = (number, offset)
+        elif damaged is not None:
+            raise StoreError(
+                f"The field store journal {path} is damaged at line {damaged[0]} while later "
+                f"lines are intact, so fieldkit will not guess which changes are lost; restore "
+                f"the store folder from a backup, or move that journal file aside to open the "
+                f"store without the changes it holds.")
+        else:
+            records.append((number, record))
+        offset += len(line) + 1
+    if damaged is None and tail:
+        damaged = (len(lines) + 1, offset)
+    return records, (damaged[1] if damaged else len(data))
+
+
+class JournalWriter:
+    """Appends records to one journal file; ``append`` returns once the line is on disk."""
+
+    def __init__(self, path, generation, fsync=True, entries=0):
+        self.path = Path(path)
+        self.generation = generation
+        self.fsync = fsync
+        self.entries = entries
+        self.broken = None
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.size = os.fstat(self._fd).st_size
+
+    def append(self, ops):
+        if self.broken:
+            raise StoreError(self.broken)
+        data = encode_record(ops)
+        start = self.size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+            if self.fsync:
+                try:
+                    sync_file(self._fd)
+                except OSError as exc:
+                    # After a failed fsync the kernel's view of the file cannot be trusted.
+                    self.broken = (f"The field store journal {self.path} could not be flushed "
+                                   f"to disk ({exc}); close and reopen the store.")
+                    raise
+        except BaseException as exc:
+            self._cut_back(start)
+            if isinstance(exc, OSError):
+                raise StoreError(f"The change was not saved: the field store journal "
+                                 f"{self.path} could not be written ({exc}).") from exc
+            raise
+        self.size += len(data)
+        self.entries += 1
+
+    def _cut_back(self, size):
+        """Remove a partly written line, so the next one does not follow garbage."""
+        try:
+            os.ftruncate(self._fd, size)
+        except OSError as exc:
+            self.broken = (f"The field store journal {self.path} holds a partly written line "
+                           f"that could not be removed ({exc}); close and reopen the store.")
+
+    def close(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,623 @@
+"""The headquarters store: SQLAlchemy Core over an SQLite file (default) or PostgreSQL.
+
+Tables are made only by the Alembic migrations in ``migrations/`` (run on open, or by
+``SQLStore.migrate``). Several worker processes may write to one database at once, and pull
+reads ``changes(since)`` as a cursor, so a sequence number must never become visible after a
+higher one already was. A writing transaction therefore locks the single ``seq_counter`` row
+before it takes its first number (``SELECT ... FOR UPDATE``; on SQLite ``BEGIN IMMEDIATE``
+holds the database write lock from the start) and sets the row to its last number before
+commit. The next writer waits for that lock, so transactions commit in the order of their
+numbers. Within a transaction, rows are buffered and sent with executemany.
+"""
+
+import functools
+import json
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from ..documents import now_iso
+from ..errors import StoreError
+from .base import Store
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+# Any bigint: PostgreSQL advisory lock that serialises migrations across processes.
+_MIGRATION_LOCK = int.from_bytes(b"fieldkit", "big") >> 1
+_FLUSH_AT = 1000  # pending rows in a transaction before they are sent to the database
+
+JSON_BODY = sa.JSON().with_variant(JSONB(), "postgresql")
+
+# The schema as the code reads it; the migrations are the source of truth for the database
+# (a test checks that the two agree).
+metadata = sa.MetaData()
+
+documents = sa.Table(
+    "documents", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("type", sa.Text),
+    sa.Column("rev", sa.Text),
+    sa.Column("base_rev", sa.Text),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", sa.Text),
+    sa.Column("device", sa.Text),
+    sa.Column("author", sa.Text),
+    # Copied from the document's top-level fields of the same name, for filters and reports.
+    sa.Column("inspection_id", sa.Text),
+    sa.Column("campaign_id", sa.Text),
+    sa.Column("province_code", sa.Text),
+    sa.Column("team", sa.Text),
+    sa.Column("body", JSON_BODY, nullable=False),
+    sa.Index("ix_documents_seq", "seq", unique=True),
+    sa.Index("ix_documents_type", "type"),
+    sa.Index("ix_documents_inspection_id", "inspection_id"),
+    sa.Index("ix_documents_campaign_id", "campaign_id"),
+    sa.Index("ix_documents_province_code", "province_code"),
+)
+
+conflicts = sa.Table(
+    "conflicts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("doc_id", sa.Text, nullable=False),
+    sa.Column("rev", sa.Text),
+    sa.Column("body", JSON_BODY, nullable=False),
+    sa.Column("kept_at", sa.Text, nullable=False),
+    sa.Index("ix_conflicts_doc_id", "doc_id"),
+)
+
+meta = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", JSON_BODY),
+)
+
+seq_counter = sa.Table(
+    "seq_counter", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("value", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("id = 1", name="ck_seq_counter_single_row"),
+)
+
+EXTRACTED = ("inspection_id", "campaign_id", "province_code", "team")
+# Document fields that have a text column: ``find`` filters on the column for string values.
+_TEXT_COLUMNS = frozenset(
+    ("id", "type", "rev", "base_rev", "updated_at", "device", "author") + EXTRACTED)
+
+_MISSING = object()
+_dumps = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False,
+                           separators=(",", ":"))
+
+
+# --- Alembic, configured from code ---------------------------------------------------------
+
+def alembic_config(url=None):
+    """An Alembic ``Config`` for the store's migrations; no alembic.ini needed on disk."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        rendered = make_url(url).render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return config
+
+
+@functools.cache
+def _script():
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision():
+    """The schema version this code writes (the newest migration)."""
+    return _script().get_current_head()
+
+
+def _known_revisions():
+    return {script.revision for script in _script().walk_revisions()}
+
+
+def _current_revision(connection):
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+# --- the store -----------------------------------------------------------------------------
+
+class _Level:
+    """One ``transaction()`` block: the rows it wrote that are not sent yet, and, once it has
+    touched the database, the savepoint that lets it be undone alone."""
+
+    __slots__ = ("rows", "seq_mark", "savepoint", "seq_in_db_at_savepoint")
+
+    def __init__(self, seq_mark=None):
+        self.rows = {}  # doc id -> row: the latest version written in this block
+        self.seq_mark = seq_mark  # the transaction's last seq when the block began
+        self.savepoint = None
+        self.seq_in_db_at_savepoint = None
+
+
+class _Transaction:
+    """One open database transaction, owned by one thread; ``levels`` are its nested blocks."""
+
+    __slots__ = ("connection", "owner", "levels", "seq", "seq_in_db")
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.owner = threading.get_ident()
+        self.levels = [_Level()]
+        self.seq = None  # last sequence number given in this transaction (None: none yet)
+        self.seq_in_db = None  # what the seq_counter row holds in this transaction
+
+
+class SQLStore(Store):
+    """Documents, change feed, conflicts and metadata in SQL tables; see module docstring.
+
+    ``create`` (default True) creates or upgrades the schema on open; with ``create=False``
+    the database must already be at this code's schema version. ``busy_timeout`` (seconds)
+    and ``sqlite_synchronous`` tune SQLite; ``engine_options`` go to ``create_engine``.
+    """
+
+    def __init__(self, url, create=True, busy_timeout=30.0, sqlite_synchronous="FULL",
+                 engine_options=None, **_ignored):
+        self.url = make_url(str(url))
+        self.where = self.url.render_as_string(hide_password=True)
+        self.dialect = self.url.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StoreError(f"The HQ store runs on SQLite or PostgreSQL, not {self.dialect} "
+                             f"({self.where}).")
+        self._memory = self.dialect == "sqlite" and self.url.database in (None, "", ":memory:")
+        if self.dialect == "sqlite" and not self._memory and create:
+            Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.engine = self._make_engine(busy_timeout, sqlite_synchronous, engine_options or {})
+        # Reads outside a transaction: no BEGIN IMMEDIATE on SQLite, autocommit on PostgreSQL.
+        read_options = {"fieldkit_read": True}
+        if self.dialect == "postgresql":
+            read_options["isolation_level"] = "AUTOCOMMIT"
+        self._read_engine = self.engine.execution_options(**read_options)
+        self._lock = threading.RLock()
+        self._tx = None
+        self._closed = False
+        self._upsert = self._upsert_statement()
+        try:
+            self._open(create)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def __repr__(self):
+        return f"SQLStore({self.where!r})"
+
+    # --- opening and migrations ----------------------------------------------------------
+
+    def _make_engine(self, busy_timeout, synchronous, engine_options):
+        options = {"pool_pre_ping": True, "json_serializer": _dumps,
+                   "json_deserializer": json.loads}
+        if self.dialect == "sqlite":
+            options["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout}
+            if self._memory:
+                options["poolclass"] = StaticPool
+        options.update(engine_options)
+        engine = sa.create_engine(self.url, **options)
+        if self.dialect == "sqlite":
+            _prepare_sqlite(engine, busy_timeout, synchronous, wal=not self._memory)
+        return engine
+
+    def _open(self, create):
+        head = head_revision()
+        try:
+            with self._read_engine.connect() as connection:
+                current = _current_revision(connection)
+        except SQLAlchemyError as exc:
+            raise self._error("opened", exc) from exc
+        if current == head:
+            return
+        self._check_not_newer(current)
+        if not create:
+            if current is None:
+                raise StoreError(f"There is no fieldkit HQ database at {self.where}.")
+            raise StoreError(
+                f"The HQ database at {self.where} has schema version {current}; this fieldkit "
+                f"needs {head}. Run the migrations (SQLStore.migrate) first.")
+        self.migrate()
+
+    def _check_not_newer(self, current):
+        if current is not None and current not in _known_revisions():
+            raise StoreError(
+                f"The HQ database at {self.where} has schema version {current}, which is newer "
+                f"than this fieldkit knows (its newest is {head_revision()}). Upgrade fieldkit "
+                f"to open it.")
+
+    def migrate(self):
+        """Upgrade the schema to this code's version (Alembic ``upgrade head``), creating it
+        in an empty database. Safe when several processes open the database at once."""
+        with self._lock:
+            self._check_open()
+            try:
+                with self.engine.begin() as connection:
+                    self._lock_migrations(connection)
+                    current = _current_revision(connection)
+                    self._check_not_newer(current)
+                    if current != head_revision():
+                        self._alembic(connection, command.upgrade, "head")
+            except SQLAlchemyError as exc:
+                raise self._error("migrated", exc) from exc
+
+    def _alembic(self, connection, run, target):
+        """Run an Alembic command on ``connection`` (inside its transaction and lock)."""
+        config = alembic_config(self.url)
+        config.attributes["connection"] = connection
+        run(config, target)
+
+    def _lock_migrations(self, connection):
+        # SQLite: BEGIN IMMEDIATE already holds the database write lock.
+        if self.dialect == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+
+    def schema_version(self):
+        """The schema version (Alembic revision) the database is at, or None if empty."""
+        with self._reading(sync=False) as connection:
+            return _current_revision(connection)
+
+    def drop_all_for_tests(self):
+        """Drop every table the migrations made and migrate again: an empty store. Tests
+        only."""
+        with self._lock:
+            self._check_open()
+            try:
+                with self.engine.begin() as connection:
+                    self._lock_migrations(connection)
+                    if _current_revision(connection) in _known_revisions():
+                        self._alembic(connection, command.downgrade, "base")
+                    for table in reversed(metadata.sorted_tables):  # leftovers of a bad state
+                        connection.execute(sa.text(f"DROP TABLE IF EXISTS {table.name}"))
+                    connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+            except SQLAlchemyError as exc:
+                raise self._error("cleared", exc) from exc
+            self.migrate()
+
+    def close(self):
+        with self._lock:  # lets a transaction of another thread finish first
+            self._closed = True
+            self.engine.dispose()
+
+    # --- transactions --------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self):
+        """One database transaction for every write inside, under a thread lock: all or
+        nothing. A nested block joins it; if the nested block raises, only its own writes
+        are undone (a savepoint, taken only if the block reached the database). Writes are
+        sent in batches, at the latest on commit."""
+        with self._lock:  # re-entrant: if a transaction is open, this thread owns it
+            tx = self._tx
+            if tx is not None:
+                level = _Level(seq_mark=tx.seq)
+                tx.levels.append(level)
+                try:
+                    yield self
+                except BaseException:
+                    self._undo_level(tx)
+                    raise
+                self._end_level(tx)
+                return
+            self._check_open()
+            try:
+                connection = self.engine.connect()
+                connection.begin()
+            except SQLAlchemyError as exc:
+                raise self._error("written", exc) from exc
+            self._tx = tx = _Transaction(connection)
+            try:
+                try:
+                    yield self
+                except BaseException:
+                    connection.rollback()
+                    raise
+                try:
+                    self._sync(tx)
+                    connection.commit()
+                except SQLAlchemyError as exc:
+                    connection.rollback()
+                    raise self._error("written", exc) from exc
+            finally:
+                self._tx = None
+                connection.close()
+
+    def _end_level(self, tx):
+        level = tx.levels.pop()
+        parent = tx.levels[-1]
+        parent.rows.update(level.rows)
+        try:
+            if level.savepoint is not None:
+                level.savepoint.commit()  # RELEASE SAVEPOINT
+            if len(tx.levels) == 1 and len(parent.rows) >= _FLUSH_AT:
+                self._sync(tx)
+        except SQLAlchemyError as exc:
+            raise self._error("written", exc) from exc
+
+    def _undo_level(self, tx):
+        level = tx.levels.pop()
+        tx.seq = level.seq_mark
+        if level.savepoint is not None:
+            tx.seq_in_db = level.seq_in_db_at_savepoint
+            try:
+                level.savepoint.rollback()
+            except SQLAlchemyError:
+                pass  # the transaction is broken; its end rolls everything back
+
+    def _sync(self, tx, rows=True):
+        """Bring the database up to date for a statement in the innermost block: each open
+        nested block gets its savepoint, taken after the rows of the blocks around it were
+        sent. With ``rows``, the innermost block's rows and the counter are sent too."""
+        innermost = len(tx.levels) - 1
+        for depth, level in enumerate(tx.levels):
+            if depth and level.savepoint is None:
+                level.seq_in_db_at_savepoint = tx.seq_in_db
+                level.savepoint = tx.connection.begin_nested()
+            if level.rows and (rows or depth < innermost):
+                batch = list(level.rows.values())
+                level.rows.clear()
+                tx.connection.execute(self._upsert, batch)
+        if rows and tx.seq is not None and tx.seq != tx.seq_in_db:
+            tx.connection.execute(seq_counter.update().where(seq_counter.c.id == 1)
+                                  .values(value=tx.seq))
+            tx.seq_in_db = tx.seq
+
+    def _own_tx(self):
+        tx = self._tx
+        return tx if tx is not None and tx.owner == threading.get_ident() else None
+
+    @contextmanager
+    def _writing(self, sync=True):
+        """This thread's open transaction, else a new one around the block: for operations
+        that are atomic by themselves (one changing statement, or buffered rows), so they
+        need no nested block. ``sync`` prepares the database for a statement."""
+        tx = self._own_tx()
+        try:
+            if tx is not None:
+                if sync:
+                    self._sync(tx, rows=False)
+                yield tx
+                return
+            with self.transaction():
+                yield self._tx
+        except SQLAlchemyError as exc:
+            raise self._error("written", exc) from exc
+
+    @contextmanager
+    def _reading(self, sync=True):
+        """A connection for reading: this thread's transaction (pending writes sent first
+        when ``sync``), else a fresh one."""
+        try:
+            tx = self._own_tx()
+            if tx is not None:
+                if sync:
+                    self._sync(tx)
+                yield tx.connection
+                return
+            self._check_open()
+            if self._memory:  # one shared connection: keep other threads' transactions out
+                with self._lock, self._read_engine.connect() as connection:
+                    yield connection
+            else:
+                with self._read_engine.connect() as connection:
+                    yield connection
+        except SQLAlchemyError as exc:
+            raise self._error("read", exc) from exc
+
+    @contextmanager
+    def connection(self):
+        """A connection for report queries on ``metadata``'s tables (sees this thread's
+        uncommitted writes when called inside ``transaction()``)."""
+        with self._reading() as connection:
+            yield connection
+
+    def _reserve(self, tx, count):
+        """``count`` new sequence numbers. The first call in a transaction locks the counter
+        row (``SELECT ... FOR UPDATE``; on SQLite ``BEGIN IMMEDIATE`` already holds the write
+        lock) until commit; numbers are counted on in memory and the row is set on flush."""
+        if tx.seq is None:
+            locked = sa.select(seq_counter.c.value).where(seq_counter.c.id == 1)
+            tx.seq = tx.seq_in_db = tx.connection.execute(
+                locked.with_for_update()).scalar_one()
+        tx.seq += count
+        return list(range(tx.seq - count + 1, tx.seq + 1))
+
+    def _upsert_statement(self):
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        # The body arrives already serialised (at write time, so later changes to the
+        # caller's dict cannot leak in); PostgreSQL needs the text cast to JSONB.
+        body = sa.bindparam("body", type_=sa.Text)
+        if self.dialect == "postgresql":
+            body = sa.cast(body, JSONB)
+        values = {column.name: sa.bindparam(column.name, type_=column.type)
+                  for column in documents.c if column.name != "body"}
+        statement = insert(documents).values({**values, "body": body})
+        return statement.on_conflict_do_update(
+            index_elements=[documents.c.id],
+            set_={column.name: statement.excluded[column.name]
+                  for column in documents.c if column.name != "id"})
+
+    # --- documents -----------------------------------------------------------------------
+
+    def write(self, doc):
+        return self.write_many([doc])[0]
+
+    def write_many(self, docs):
+        """Write several documents in one transaction (or the open one); their seqs, in order.
+        Rows are sent with executemany, in batches, when the transaction needs them."""
+        rows = [_document_row(doc) for doc in docs]
+        if not rows:
+            return []
+        with self._writing(sync=False) as tx:
+            seqs = self._reserve(tx, len(rows))
+            pending = tx.levels[-1].rows
+            for row, seq in zip(rows, seqs):
+                row["seq"] = seq
+                pending.pop(row["id"], None)
+                pending[row["id"]] = row
+            if len(tx.levels) == 1 and len(pending) >= _FLUSH_AT:
+                self._sync(tx)
+        return seqs
+
+    def get(self, doc_id):
+        if not isinstance(doc_id, str):
+            return None
+        tx = self._own_tx()
+        if tx is not None:
+            for level in reversed(tx.levels):
+                row = level.rows.get(doc_id)
+                if row is not None:
+                    return {**json.loads(row["body"]), "_seq": row["seq"]}
+        query = sa.select(documents.c.body, documents.c.seq).where(documents.c.id == doc_id)
+        with self._reading(sync=False) as connection:
+            row = connection.execute(query).first()
+        return None if row is None else _with_seq(row)
+
+    def find(self, type=None, **equals):
+        query = sa.select(documents.c.body, documents.c.seq).order_by(documents.c.seq)
+        criteria = dict(equals)
+        if type is not None:
+            criteria["type"] = type
+        in_python = {}
+        for key, value in criteria.items():
+            if key in _TEXT_COLUMNS and isinstance(value, str):
+                query = query.where(documents.c[key] == value)
+            else:
+                in_python[key] = value
+        with self._reading() as connection:
+            found = [_with_seq(row) for row in connection.execute(query)]
+        if in_python:
+            found = [doc for doc in found if all(
+                doc.get(key, _MISSING) == value for key, value in in_python.items())]
+        return found
+
+    def changes(self, since=0, limit=500):
+        if limit is None or limit <= 0:  # as the reference (memory) store
+            return []
+        query = (sa.select(documents.c.body, documents.c.seq)
+                 .where(documents.c.seq > (since or 0)).order_by(documents.c.seq).limit(limit))
+        with self._reading() as connection:
+            return [_with_seq(row) for row in connection.execute(query)]
+
+    def last_seq(self):
+        tx = self._own_tx()
+        if tx is not None and tx.seq is not None:
+            return tx.seq
+        with self._reading(sync=False) as connection:
+            return connection.execute(sa.select(seq_counter.c.value)).scalar_one()
+
+    # --- conflicts -----------------------------------------------------------------------
+
+    def add_conflict(self, doc):
+        """Keep a losing version; the same version (id and rev) again keeps one copy."""
+        row = _document_row(doc, what="A conflicting version")
+        kept = {"doc_id": row["id"], "rev": doc.get("rev"), "body": json.loads(row["body"]),
+                "kept_at": now_iso()}
+        if not isinstance(kept["rev"], (str, type(None))):
+            kept["rev"] = _dumps(kept["rev"])
+        with self._writing() as tx:
+            already = tx.connection.execute(
+                sa.select(conflicts.c.id).where(conflicts.c.doc_id == kept["doc_id"],
+                                                conflicts.c.rev == kept["rev"])).first()
+            if already is None:
+                tx.connection.execute(conflicts.insert().values(kept))
+
+    def conflicts(self, doc_id=None):
+        query = sa.select(conflicts.c.body).order_by(conflicts.c.id)
+        if doc_id is not None:
+            query = query.where(conflicts.c.doc_id == str(doc_id))
+        with self._reading(sync=False) as connection:
+            return [row.body for row in connection.execute(query)]
+
+    def resolve_conflicts(self, doc_id):
+        """Forget the kept losing versions of a document; returns how many there were."""
+        with self._writing() as tx:
+            return tx.connection.execute(
+                conflicts.delete().where(conflicts.c.doc_id == str(doc_id))).rowcount
+
+    # --- metadata ------------------------------------------------------------------------
+
+    def get_meta(self, key, default=None):
+        with self._reading(sync=False) as connection:
+            row = connection.execute(sa.select(meta.c.value).where(meta.c.key == key)).first()
+        return default if row is None else row.value
+
+    def set_meta(self, key, value):
+        if not isinstance(key, str):
+            raise StoreError("A metadata key must be text.")
+        try:
+            _dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"Metadata {key!r} cannot be stored as JSON: {exc}.") from exc
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = insert(meta).values(key=key, value=value)
+        statement = statement.on_conflict_do_update(index_elements=[meta.c.key],
+                                                    set_={"value": statement.excluded.value})
+        with self._writing() as tx:
+            tx.connection.execute(statement)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _check_open(self):
+        if self._closed:
+            raise StoreError(f"The HQ store at {self.where} is closed.")
+
+    def _error(self, action, exc):
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return StoreError(f"The HQ database at {self.where} could not be {action}: {reason}")
+
+
+def _prepare_sqlite(engine, busy_timeout, synchronous, wal):
+    """Pragmas on every connection, and BEGIN IMMEDIATE for write transactions so that
+    concurrent writers queue on the busy timeout instead of failing "database is locked"."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        if wal:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        if not connection.get_execution_options().get("fieldkit_read"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _document_row(doc, what=None):
+    """The ``documents`` row for a document; the body serialised to JSON text now, so later
+    changes to the caller's dict cannot leak in. ``what`` set: a conflict (any type)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or not doc["id"]:
+        raise StoreError(f"{what or 'A document'} needs a non-empty text id to be stored.")
+    if what is None and not isinstance(doc.get("type"), (str, type(None))):
+        raise StoreError(f"Document {doc['id']} has a type that is not text.")
+    body = {key: value for key, value in doc.items() if key != "_seq"}
+    try:
+        body_json = _dumps(body)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"Document {doc['id']} cannot be stored as JSON: {exc}.") from exc
+    row = {column: _text(doc.get(column)) for column in _TEXT_COLUMNS}
+    row["deleted"] = bool(doc.get("deleted"))
+    row["body"] = body_json
+    return row
+
+
+def _text(value):
+    return value if isinstance(value, str) else None
+
+
+def _with_seq(row):
+    return {**row.body, "_seq": row.seq}
