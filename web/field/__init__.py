@@ -82,8 +82,9 @@ def create_field_app(station, test_config=None):
     app.jinja_env.lstrip_blocks = True
     init_i18n(app, HERE / "translations")
 
-    from . import admin, api, auth, inspections
+    from . import admin, api, auth, inspections, sync_views
     app.register_blueprint(auth.bp)
+    app.register_blueprint(sync_views.bp)
     app.register_blueprint(inspections.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)

@@ -32,7 +32,25 @@ def index():
         except FieldkitError:
             progress = None
         rows.append({"inspection": inspection, "progress": progress})
-    return render_template("inspections/list.html", rows=rows)
+    from ...sync.client import sync_status
+    return render_template("inspections/list.html", rows=rows, sync=sync_status(_station()))
+
+
+@bp.post("/sync")
+def sync_now():
+    """The Sync button (team lead): push to HQ and pull its news, then back to the list."""
+    from ...sync.client import sync_station
+    if not g.session.is_lead:
+        notice("sync.lead_only")
+    else:
+        try:
+            summary = sync_station(_station())
+        except FieldkitError as exc:
+            notice("sync.failed", reason=localize_error(str(exc)))
+        else:
+            notice("sync.done", pushed=summary["pushed"], pulled=summary["pulled"],
+                   conflicts=summary["conflicts"], blobs=summary.get("blobs", 0))
+    return redirect(url_for("inspections.index"))
 
 
 # --- a new inspection ------------------------------------------------------------------

@@ -1,0 +1,120 @@
+"""The headquarters web app: the sync API under ``/api/v1/`` and a small review UI.
+
+``create_hq_app(config)`` builds it. Nothing that matters lives in the process: documents,
+devices, codes and the session secret are in the database, evidence files in the blob
+directory, so any number of worker processes can serve one HQ (see ``wsgi.py``).
+
+config keys: ``db`` (database URL, required unless ``store`` is given), ``blobs`` (blob
+directory; default: beside an SQLite file), ``public_url`` (the address devices use; put
+into enrollment codes), ``secret_key`` (UI sessions; default: HQ's secret in the database),
+``store`` (an open ``SQLStore``, tests), ``publish_checklists`` (default True),
+``plugins_dir``.
+"""
+
+from functools import cached_property
+from pathlib import Path
+
+from flask import Flask
+
+from ..common.security import SECURITY_HEADERS
+
+HERE = Path(__file__).parent
+EXTENSION = "fieldkit.hq"
+
+
+class HQContext:
+    """What every request of this process reaches: the store, the blobs, the registries."""
+
+    def __init__(self, config):
+        self.config = config
+        self._store = config.get("store")
+
+    @cached_property
+    def store(self):
+        if self._store is not None:
+            return self._store
+        from ...core.store.sql import SQLStore
+        return SQLStore(self.config["db"])
+
+    @cached_property
+    def blobs(self):
+        from ...core.store.blobs import BlobStore
+        from ...sync.paths import blob_dir
+        return BlobStore(self.config.get("blobs") or blob_dir(self.config.get("db")))
+
+    @cached_property
+    def pm(self):
+        from ...core.plugins import get_plugin_manager
+        return get_plugin_manager(plugins_dir=self.config.get("plugins_dir"))
+
+    @cached_property
+    def units(self):
+        from ...core.units import load_unit_registry
+        return load_unit_registry(self.pm)
+
+    @cached_property
+    def checklists(self):
+        from ...core.checklists import load_checklist_registry
+        return load_checklist_registry(self.pm, self.units)
+
+    @property
+    def public_url(self):
+        from ...sync.paths import PUBLIC_URL_META
+        return self.config.get("public_url") or self.store.get_meta(PUBLIC_URL_META)
+
+
+def create_hq_app(config=None):
+    """The HQ Flask app for ``config`` (a dict; see the module docstring)."""
+    from ...sync.enrollment import hq_secret
+    from ...sync.protocol import MAX_BLOB_BYTES
+    from ...sync.server import publish_checklists, seed_campaign
+    from .api import api
+    from .ui import ui
+
+    config = dict(config or {})
+    # Paths given explicitly: Flask cannot find the package of an editable, mapped install.
+    app = Flask(__name__, root_path=str(HERE), instance_path=str(HERE / "instance"),
+                template_folder="templates", static_folder="static",
+                static_url_path="/static/hq")
+    hq = HQContext(config)
+    app.extensions[EXTENSION] = hq
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BLOB_BYTES + 1024 * 1024,
+        SECRET_KEY=config.get("secret_key") or hq_secret(hq.store).decode(),
+        SESSION_COOKIE_NAME="fk_hq_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    if config.get("publish_checklists", True):
+        seed_campaign(hq.store)
+        publish_checklists(hq.store, hq.checklists)
+    app.register_blueprint(api)
+    app.register_blueprint(ui)
+    _register_reports(app)
+
+    @app.after_request
+    def _headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app
+
+
+def _register_reports(app):
+    """The reports and dashboard blueprint (``reports.py``, built by the reporting layer),
+    when this install has it; it finds the store and blobs through ``HQContext``."""
+    try:
+        from . import reports
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("fieldkit."):
+            return
+        raise
+    reports.init_app(app)
+
+
+def hq_context(app=None):
+    from flask import current_app
+    return (app or current_app).extensions[EXTENSION]
