@@ -328,3 +328,9 @@ def bundle_import(ctx, file, db, blobs, ack_out, as_json):
         click.echo(f"applied {counts['applied']}, duplicate {counts['duplicate']}, conflict "
                    f"{counts['conflict']}, rejected {counts['rejected']}, blobs "
                    f"{counts['blobs']}" + (f"; ack written to {ack_out}" if ack_out else ""))
+
+
+# Reports and exports (``fieldkit hq report …``, ``fieldkit hq export``).
+from .hq_reports import register as _register_reports  # noqa: E402
+
+_register_reports(hq)
