@@ -72,7 +72,29 @@ def seed_field(station):
     flow.answer(first, "KT01", "4", extras={"count": "9"}, note="Thiếu thành viên")
     flow.add_recommendation(first, "Kiện toàn Ban Thanh tra nhân dân đủ thành viên theo Điều 36",
                             responsible="UBND xã, Ủy ban MTTQ xã", due="2024-09-30")
+    _complete(flow, ids[2])  # Kiên Giang: submitted, so HQ has something to show at once
     return ids
+
+
+# Answers of the submitted demo inspection: a mixed picture, with a few breaches flagged.
+SAMPLE = {"yes_no": "yes", "count": "6", "number": "120000000", "percent": "72",
+          "date": "2024-02-15", "text": "Đã thực hiện"}
+BREACHES = {"BI03": "partial", "LA02": "no", "BA03": "45", "BA04": "1"}
+
+
+def _complete(flow, inspection_id):
+    from ..core.rules import is_shown
+    checklist = flow.checklist_of(flow.inspection(inspection_id))
+    for item in checklist.items:
+        if not item["required"] or not is_shown(item, flow.answers(inspection_id)):
+            continue
+        kind = item["answer"]["type"]
+        value = BREACHES.get(item["code"]) or SAMPLE.get(kind) or \
+            item["answer"]["choices"][0]["code"]
+        flow.answer(inspection_id, item["code"], value)
+    flow.add_recommendation(inspection_id, "Công khai thu, chi các khoản đóng góp của Nhân dân "
+                            "tại nhà văn hóa các ấp", responsible="UBND xã", due="2024-08-31")
+    flow.submit(inspection_id)
 
 
 def start_demo(data_dir, host="127.0.0.1", hq_port=8765, field_port=5000):
@@ -109,6 +131,8 @@ def start_demo(data_dir, host="127.0.0.1", hq_port=8765, field_port=5000):
                             hq_url=hq_url)
         enroll(station.store, issued["code"], name="Máy tính đoàn 1")
         inspections = seed_field(station)
+        from ..sync.client import sync_station
+        sync_station(station)  # the submitted inspection reaches HQ's dashboard
 
         field_late.app = create_field_app(station, {"JOIN_BASE_URL": field_url})
         web = field_web(field_late.app)
