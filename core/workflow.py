@@ -12,11 +12,10 @@ from datetime import date
 from ..forms.answers import parse_answer
 from ..forms.documents import (InspectionSchema, RecommendationSchema, load_or_fail)
 from .checklists import Checklist
-from .documents import new_id, now_iso, public
+from .documents import now_iso, public
 from .errors import FieldkitError, NotFound, UsageError, ValidationFailed
 from .rules import is_flagged, is_shown
 from .text import nfc
-from .units import era_of
 
 # Deterministic ids: the same item of the same inspection is the same document on every
 # device, so two tablets answering it offline meet as a conflict instead of as duplicates.
@@ -97,8 +96,6 @@ class Workflow:
                              f"not for {unit_kind}.")
         if unit_kind in ("province", "commune") and unit.level != unit_kind:
             raise UsageError(f"{unit.code} is a {unit.level}, not a {unit_kind}.")
-        if unit_kind in ("agency", "enterprise") and not unit_name:
-            unit_name = None  # the name of the agency or enterprise can be added later
         inspection = load_or_fail(InspectionSchema(), {
             "type": "inspection",
             "campaign": campaign_id,
@@ -342,9 +339,4 @@ def _display_name(filename):
     return name or None
 
 
-def new_station_identity():
-    """A device id for a new station."""
-    return new_id()
-
-
-__all__ = ["Workflow", "finding_id", "checklist_doc_id", "SEED_CAMPAIGN", "era_of"]
+__all__ = ["Workflow", "finding_id", "checklist_doc_id", "SEED_CAMPAIGN"]

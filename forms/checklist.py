@@ -6,7 +6,6 @@ A checklist arrives as data (JSON/YAML file, a plugin's dict, or a snapshot sync
 name the item by its code.
 """
 
-import re
 
 from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, post_dump, post_load,
                          pre_load, validate, validates_schema)

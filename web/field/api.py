@@ -5,14 +5,13 @@ with 400 (bad request), 401 (no session), 403 (CSRF), 404, 409 (conflict), 413 (
 415 (file type refused), 422 (invalid answer).
 """
 
-from datetime import date
 
 from flask import Blueprint, current_app, g, jsonify, request
 
 from ...core.errors import ConflictError, UsageError
 from ..common.i18n import localize_error, t
 from .errors import error_body
-from .helpers import evidence_json, progress_summary
+from .helpers import evidence_json, progress_summary, parse_day
 from .saving import UNCHECKED, clear_answer, receive_upload, save_answer
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -139,7 +138,7 @@ def list_recommendations(inspection_id):
 def applicable_checklists():
     """``GET /api/checklists?unit=<code>&date=YYYY-MM-DD&unit_kind=commune``: checklists
     that apply to a unit on a date (codes read in that date's era)."""
-    on = _date_arg(request.args.get("date"))
+    on = parse_day(request.args.get("date"))
     station = current_app.extensions["fieldkit.field"].station
     found = station.checklists.applicable(unit=request.args.get("unit") or None,
                                           unit_kind=request.args.get("unit_kind") or None,
@@ -153,14 +152,5 @@ def units():
     spelling, with or without diacritics), in force on the date."""
     station = current_app.extensions["fieldkit.field"].station
     found = station.units.search(request.args.get("q", ""),
-                                 as_of=_date_arg(request.args.get("date")), limit=20)
+                                 as_of=parse_day(request.args.get("date")), limit=20)
     return jsonify([unit.as_dict() for unit in found])
-
-
-def _date_arg(text):
-    if not text:
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(t("form.bad_date", value=text)) from None

@@ -142,3 +142,16 @@ def evidence_json(inspection_id, doc):
         "file_url": url_for("inspections.evidence_file", inspection_id=inspection_id,
                             evidence_id=doc["id"]),
     }
+
+
+def parse_day(text):
+    """A date typed in a form or a query (YYYY-MM-DD); today when empty."""
+    from datetime import date
+    from ...core.errors import UsageError
+    from ..common.i18n import t
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(t("form.bad_date", value=text)) from None

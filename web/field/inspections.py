@@ -12,7 +12,7 @@ from ...core.errors import ConflictError, FieldkitError, NotFound, UsageError, V
 from ...forms.checklist import UNIT_KINDS
 from ..common.i18n import localize_error, t
 from .errors import status_of
-from .helpers import inspection_page, notice
+from .helpers import inspection_page, notice, parse_day
 from .saving import UNCHECKED, clear_answer, receive_upload, save_answer
 
 bp = Blueprint("inspections", __name__)
@@ -56,13 +56,6 @@ def sync_now():
 # --- a new inspection ------------------------------------------------------------------
 
 
-def _parse_day(text):
-    if not text:
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(t("form.bad_date", value=text)) from None
 
 
 def _new_form_context(values):
@@ -74,7 +67,7 @@ def _new_form_context(values):
     if not query:
         return context
     try:
-        on = _parse_day(values.get("date"))
+        on = parse_day(values.get("date"))
         units = _station().units
         if query.isdigit():
             context["unit"] = units.get(query, as_of=on)
@@ -115,7 +108,7 @@ def create():
                       for name in line.split(",") if name.strip()]
         doc = g.flow.new_inspection(
             values["unit"].strip(), values["unit_kind"], checklist_id,
-            on=_parse_day(values["date"]), self_assessment=values["self_assessment"],
+            on=parse_day(values["date"]), self_assessment=values["self_assessment"],
             team=values["team"].strip() or None, inspectors=inspectors,
             unit_name=values["unit_name"].strip() or None, version=version or None)
     except FieldkitError as exc:
