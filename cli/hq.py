@@ -62,8 +62,18 @@ def db_option(function):
 @click.group()
 @click.pass_context
 def hq(ctx):
-    """Trụ sở (headquarters): database, server, devices, review, bundles."""
+    """Trụ sở (headquarters): database, server, devices, users, review, bundles, audit."""
+    import getpass
+
+    from ..sync import audit
     ctx.obj = {"app": ctx.obj}
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = None
+    # Changes made from the command line are recorded as the operating-system user's.
+    token = audit.set_actor(audit.Actor("cli", who))
+    ctx.call_on_close(lambda: audit.reset_actor(token))
 
 
 # --- database and server --------------------------------------------------------------------
@@ -91,8 +101,12 @@ def hq_init(ctx, db, blobs, as_json):
 
 
 def _login_url(store, base):
+    """The one-time bootstrap sign-in link, or None when HQ has an administrator."""
     from ..sync.enrollment import hq_secret
+    from ..web.hq.accounts import has_admin
     from ..web.hq.ui import login_token
+    if has_admin(store):
+        return None
     return f"{base.rstrip('/')}/login?token={login_token(hq_secret(store).decode())}"
 
 
@@ -112,8 +126,11 @@ def _local_base(host, port):
 @click.option("--port", default=8765, show_default=True, type=int)
 @click.option("--public-url", help="The address devices use to reach HQ (put into "
               "enrollment codes), e.g. https://hq.example.org.")
+@click.option("--proxy-hops", type=int, default=0, show_default=True,
+              envvar="FIELDKIT_HQ_PROXY_HOPS",
+              help="Reverse proxies in front of HQ whose X-Forwarded-* headers to believe.")
 @click.pass_context
-def hq_serve(ctx, db, blobs, host, port, public_url):
+def hq_serve(ctx, db, blobs, host, port, public_url, proxy_hops):
     """Run the HQ server (API and review UI). For several workers, see docs/sync.md."""
     from werkzeug.serving import make_server
 
@@ -127,7 +144,7 @@ def hq_serve(ctx, db, blobs, host, port, public_url):
     elif not store.get_meta(PUBLIC_URL_META):
         store.set_meta(PUBLIC_URL_META, base)
     app = create_hq_app({"store": store, "db": session.url, "blobs": str(session.blobs.directory),
-                         "public_url": public_url,
+                         "public_url": public_url, "proxy_hops": proxy_hops,
                          "plugins_dir": getattr(ctx.find_root().obj, "plugins_dir", None)})
     try:
         server = make_server(host, port, app, threaded=True)
@@ -135,7 +152,12 @@ def hq_serve(ctx, db, blobs, host, port, public_url):
         raise UsageError(f"Cannot listen on {host}:{port} ({exc.strerror or exc}).") from None
     click.echo(f"Trụ sở đang chạy (HQ serving) on http://{host}:{server.port} — database "
                f"{session.where()}", err=True)
-    click.echo(f"Đăng nhập (sign in, valid 24 h): {_login_url(store, base)}", err=True)
+    link = _login_url(store, base)
+    if link:
+        click.echo(f"Chưa có tài khoản quản trị — liên kết dùng một lần để tạo (no admin "
+                   f"account yet; one-time link to create one, valid 24 h): {link}", err=True)
+    else:
+        click.echo(f"Đăng nhập (sign in): {base}/login", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -149,11 +171,16 @@ def hq_serve(ctx, db, blobs, host, port, public_url):
 @click.option("--url", help="HQ's address (the public URL by default).")
 @click.pass_context
 def hq_login_url(ctx, db, blobs, url):
-    """Print a sign-in link for the HQ web UI (valid 24 hours)."""
+    """Print a one-time sign-in link to create the first administrator (valid 24 hours;
+    only while HQ has no enabled administrator account)."""
     from ..sync.paths import PUBLIC_URL_META
     store = _session(ctx, db, blobs).store
     base = url or store.get_meta(PUBLIC_URL_META) or "http://127.0.0.1:8765"
-    click.echo(_login_url(store, base))
+    link = _login_url(store, base)
+    if link is None:
+        raise UsageError("HQ has an administrator account: sign in at /login with a user name "
+                         "and password (fieldkit hq user add makes accounts).")
+    click.echo(link)
 
 
 # --- enrollment and devices -----------------------------------------------------------------
@@ -328,6 +355,154 @@ def bundle_import(ctx, file, db, blobs, ack_out, as_json):
         click.echo(f"applied {counts['applied']}, duplicate {counts['duplicate']}, conflict "
                    f"{counts['conflict']}, rejected {counts['rejected']}, blobs "
                    f"{counts['blobs']}" + (f"; ack written to {ack_out}" if ack_out else ""))
+
+
+# --- user accounts --------------------------------------------------------------------------
+
+@hq.group("user")
+def user():
+    """Tài khoản trụ sở (HQ user accounts)."""
+
+
+def _read_password(password_stdin, name):
+    import sys
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(f"Mật khẩu cho {name} (password)", hide_input=True,
+                                confirmation_prompt=True)
+    return password
+
+
+@user.command("add")
+@click.argument("name")
+@db_option
+@click.option("--admin", "role", flag_value="admin", help="Administrator: everything.")
+@click.option("--reviewer", "role", flag_value="reviewer",
+              help="Reviewer: reads and reviews inspections (of --province, or all).")
+@click.option("--viewer", "role", flag_value="viewer",
+              help="Viewer: reads only (of --province, or all).")
+@click.option("--province", "provinces", multiple=True,
+              help="A current-era province code the user works on (repeatable).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin's first "
+              "line instead of a prompt.")
+@json_option
+@click.pass_context
+def user_add(ctx, name, db, blobs, role, provinces, password_stdin, as_json):
+    """Create an HQ account (the password is asked for, never an option)."""
+    from ..web.hq.accounts import add_user
+    if not role:
+        raise UsageError("Say --admin, --reviewer or --viewer.")
+    password = _read_password(password_stdin, name)
+    created = add_user(_session(ctx, db, blobs).store, ctx.find_root().obj.units, name, role,
+                       password, provinces=list(provinces) or None).summary()
+    if as_json:
+        echo_json(created)
+    else:
+        scope = ", ".join(created["provinces"]) if created["provinces"] else "mọi tỉnh (all)"
+        click.echo(f"Đã tạo (created) {created['name']}: {created['role']}, {scope}.")
+
+
+@user.command("list")
+@db_option
+@json_option
+@click.pass_context
+def user_list(ctx, db, blobs, as_json):
+    """List HQ accounts."""
+    from ..web.hq.accounts import list_users
+    rows = [u.summary() for u in list_users(_session(ctx, db, blobs).store)]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("Chưa có tài khoản (no accounts).")
+    for r in rows:
+        scope = ",".join(r["provinces"]) if r["provinces"] else "all"
+        click.echo(f"{r['name']:<24} {r['role']:<9} {scope:<12} "
+                   f"{'disabled' if r['disabled'] else 'active'}  last login "
+                   f"{r['last_login_at'] or '-'}")
+
+
+def _user_change(ctx, db, blobs, name, as_json, change, message):
+    result = change(_session(ctx, db, blobs).store, name).summary()
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(f"{message} {result['name']}.")
+
+
+@user.command("disable")
+@click.argument("name")
+@db_option
+@json_option
+@click.pass_context
+def user_disable(ctx, name, db, blobs, as_json):
+    """Disable an account: it cannot sign in, and its sessions end."""
+    from ..web.hq.accounts import disable_user
+    _user_change(ctx, db, blobs, name, as_json, disable_user, "Đã vô hiệu hoá (disabled)")
+
+
+@user.command("enable")
+@click.argument("name")
+@db_option
+@json_option
+@click.pass_context
+def user_enable(ctx, name, db, blobs, as_json):
+    """Enable a disabled account again."""
+    from ..web.hq.accounts import enable_user
+    _user_change(ctx, db, blobs, name, as_json, enable_user, "Đã kích hoạt (enabled)")
+
+
+@user.command("logout-everywhere")
+@click.argument("name")
+@db_option
+@json_option
+@click.pass_context
+def user_logout_everywhere(ctx, name, db, blobs, as_json):
+    """End every session of an account (e.g. a lost laptop)."""
+    from ..web.hq.accounts import end_sessions
+    _user_change(ctx, db, blobs, name, as_json, end_sessions,
+                 "Đã đăng xuất mọi nơi (sessions ended)")
+
+
+@user.command("password")
+@click.argument("name")
+@db_option
+@click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")
+@click.pass_context
+def user_password(ctx, name, db, blobs, password_stdin):
+    """Set a new password (ends the account's sessions)."""
+    from ..web.hq.accounts import set_password
+    set_password(_session(ctx, db, blobs).store, name, _read_password(password_stdin, name))
+    click.echo(f"Đã đổi mật khẩu (password changed) {name}.")
+
+
+# --- the audit log --------------------------------------------------------------------------
+
+@hq.group("audit")
+def audit_group():
+    """Nhật ký kiểm toán (the audit log)."""
+
+
+@audit_group.command("export")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help="The file to write ('-' for stdout).")
+@click.pass_context
+def audit_export(ctx, db, blobs, fmt, out):
+    """Export the whole audit log (oldest first)."""
+    from ..sync import audit
+    store = _session(ctx, db, blobs).store
+    audit.record(store, "audit.export", None, None, "ok", {"format": fmt})
+    text = audit.export(store, fmt)
+    if out == "-":
+        click.echo(text, nl=False)
+        return
+    from pathlib import Path
+    Path(out).write_text(text, encoding="utf-8")
+    click.echo(f"Đã ghi (written) {out}", err=True)
 
 
 # Reports and exports (``fieldkit hq report …``, ``fieldkit hq export``).

@@ -252,7 +252,7 @@ def import_bundle(store, blob_store, path, ack_out=None):
         if not blob_store.has(sha):
             blob_store.put_expected(sha, data)
             stored += 1
-    results = apply_push(store, device, docs)
+    results = apply_push(store, device, docs, via="bundle")
     counts = {**count_outcomes(results), "blobs": stored, "docs": len(docs),
               "bundle_id": bundle.manifest.get("bundle_id"), "device_id": device.id}
     if ack_out:

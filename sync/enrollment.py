@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from ..core.documents import new_id
 from ..core.errors import AuthError, NotFound, UsageError
+from . import audit
 from .protocol import Scope
 from .tables import devices, enrollment_codes
 
@@ -218,6 +219,9 @@ def issue_code(store, units, team, provinces, campaign_id=None, expires=DEFAULT_
     secret = hq_secret(store)
     with store.transaction(), store.connection() as connection:
         connection.execute(enrollment_codes.insert().values(row))
+        audit.record(store, "enroll.code_issued", "enrollment_code", row["id"], "ok",
+                     {"team": team, "campaign_id": campaign_id, "provinces": provinces,
+                      "expires_at": row["expires_at"]})
     return {"code": encode_code(secret, code_id, hq_url),
             "short_code": encode_code(secret, code_id), "code_id": row["id"],
             "url": hq_url, "team": team, "campaign_id": campaign_id,
@@ -232,7 +236,22 @@ def _clean_device_id(claim):
 
 
 def redeem_code(store, text, device_id=None, name=None):
-    """Trade a code for a device registration; the token is returned once, never stored."""
+    """Trade a code for a device registration; the token is returned once, never stored.
+    The outcome (enrolled, or refused and why) goes to the audit log."""
+    try:
+        answer = _redeem(store, text, device_id, name)
+    except AuthError as exc:
+        audit.record(store, "enroll.redeem", "enrollment_code", None, "refused",
+                     {"reason": str(exc)})
+        raise
+    acting = audit.current_actor()
+    audit.record(store, "enroll.redeem", "device", answer["device_id"], "ok",
+                 {"team": answer["team"], "scope": answer["scope"], "name": name},
+                 actor=audit.Actor("device", answer["team"], answer["device_id"], acting.ip))
+    return answer
+
+
+def _redeem(store, text, device_id, name):
     parsed = decode_code(text)
     if not hmac.compare_digest(parsed.mac, _mac(hq_secret(store), parsed.code_id)):
         raise AuthError("This enrollment code was not issued by this headquarters (its "
@@ -350,6 +369,7 @@ def revoke_device(store, device_id):
     with store.transaction(), store.connection() as connection:
         connection.execute(devices.update().where(devices.c.id == device.id)
                            .values(revoked_at=iso(utcnow())))
+        audit.record(store, "device.revoke", "device", device.id, "ok", {"team": device.team})
     return get_device(store, device_id)
 
 

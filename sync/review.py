@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from ..core.documents import new_id, now_iso, public
 from ..core.errors import NotFound, UsageError
+from . import audit
 from .server import save_at_hq
 
 RECEIVED = ("submitted", "resubmitted")
@@ -104,6 +105,9 @@ def review_inspection(store, inspection_id, decision, comment=None, reviewer=Non
             "review": {"id": review["id"], "decision": status, "comment": comment,
                        "reviewer": reviewer, "at": at},
         }, author=reviewer)
+        audit.record(store, "review", "inspection", inspection_id, status,
+                     {"reviewer": reviewer, "comment": comment, "review_id": review["id"],
+                      "province_code": inspection.get("province_code")})
     return {"review": review, "inspection": updated}
 
 
@@ -132,4 +136,6 @@ def resolve_conflict(store, doc_id):
     """A reviewer has looked at the kept versions: forget them (the current one stays)."""
     if not store.conflicts(doc_id):
         raise NotFound(f"Document {doc_id} has no kept conflicting versions.")
-    store.resolve_conflicts(doc_id)
+    with store.transaction():
+        count = store.resolve_conflicts(doc_id)
+        audit.record(store, "conflict.resolve", None, doc_id, "ok", {"versions": count})

@@ -61,16 +61,37 @@ def publish_checklists(store, registry):
 
 # --- push -----------------------------------------------------------------------------------
 
-def apply_push(store, device, docs):
+def apply_push(store, device, docs, via="http"):
     """Apply one batch from ``device`` in ONE transaction; one result per document, in order:
     ``{"id", "rev", "outcome": applied|duplicate|conflict|rejected, "current_rev", "reason"?}``.
-    The documents must already be well-formed (``protocol.check_wire_document``)."""
+    The documents must already be well-formed (``protocol.check_wire_document``). Every
+    document's outcome goes to the audit log, in the same transaction (``via``: http or
+    bundle)."""
     results = []
     with store.transaction():
         batch = _BatchView(store, docs)
         for doc in docs:
             results.append(_apply_one(store, device, doc, batch))
+        _audit_push(store, device, docs, results, via)
     return results
+
+
+def _audit_push(store, device, docs, results, via):
+    from . import audit
+    acting = audit.current_actor()
+    if acting.device_id != device.id:  # a bundle imported by an operator: name both
+        acting = audit.Actor(acting.kind, acting.name, device.id, acting.ip)
+    at = None  # each row: now
+    rows = []
+    for doc, result in zip(docs, results):
+        detail = {"rev": result["rev"], "via": via, "team": device.team}
+        if doc.get("author") is not None:
+            detail["author"] = str(doc["author"])[:200]
+        if result.get("reason"):
+            detail["reason"] = result["reason"]
+        rows.append(audit.entry("push", str(doc.get("type"))[:40], result["id"],
+                                result["outcome"], detail, actor=acting, at=at))
+    audit.record_many(store, rows)
 
 
 class _BatchView:

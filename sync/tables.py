@@ -1,4 +1,4 @@
-"""HQ-only tables of the sync layer: enrolled devices and enrollment codes.
+"""HQ-only tables of the sync layer: enrolled devices, enrollment codes, the audit log.
 
 Created by the migration ``0002_hq_sync`` (``core/store/migrations/versions``); these
 ``Table`` objects are how the code reads them. Documents, conflicts and metadata stay in the
@@ -41,4 +41,21 @@ enrollment_codes = sa.Table(
     sa.Column("expires_at", sa.Text, nullable=False),
     sa.Column("used_at", sa.Text),
     sa.Column("device_id", sa.Text),
+)
+
+# The audit log (migration ``0003_hq_security``): append-only, see ``sync/audit.py``.
+audit_log = sa.Table(
+    "hq_audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Text, nullable=False),
+    sa.Column("actor_kind", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text),
+    sa.Column("device_id", sa.Text),
+    sa.Column("ip", sa.Text),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("doc_type", sa.Text),
+    sa.Column("doc_id", sa.Text),
+    sa.Column("outcome", sa.Text),
+    sa.Column("detail", JSON_VALUE),
+    sa.Index("ix_hq_audit_at", "at"),
 )

@@ -1,4 +1,5 @@
-"""The HQ review UI: sign-in by signed link, received inspections, one inspection with the
+"""The HQ review UI: sign-in with an account (the signed link only bootstraps the first
+administrator), received inspections, one inspection with the
 review form, devices with an enrollment code and its inline QR, revoking, conflicts; every
 form needs the session's CSRF token; nothing loads from elsewhere."""
 
@@ -10,6 +11,7 @@ from fieldkit.core.store.memory import MemoryStore
 from fieldkit.sync import client as sync_client
 from fieldkit.sync.enrollment import list_devices
 from fieldkit.web.hq.ui import login_token
+from test_security_support import sign_in
 from test_sync_support import enroll_store, fill_inspection, make_hq_app, open_station
 
 
@@ -26,10 +28,7 @@ def hq(tmp_path):
 
 
 def signed_in(app):
-    browser = app.test_client()
-    response = browser.get(f"/login?token={login_token(app.config['SECRET_KEY'])}")
-    assert response.status_code == 302
-    return browser
+    return sign_in(app, "quan.tri", role="admin")
 
 
 def csrf(page):
@@ -42,6 +41,23 @@ def test_pages_need_a_signed_in_session(hq):
     assert browser.get("/inspections").status_code == 401
     assert browser.get("/login?token=forged").status_code == 401
     assert "Đăng nhập" in browser.get("/devices").get_data(as_text=True)
+
+
+def test_the_login_link_only_bootstraps_the_first_admin(hq):
+    app, _, _ = hq
+    token = login_token(app.config["SECRET_KEY"])
+    browser = app.test_client()
+    assert browser.get(f"/login?token={token}").status_code == 302
+    assert app.test_client().get(f"/login?token={token}").status_code == 401   # one time
+    page = browser.get("/users")
+    assert page.status_code == 200
+    created = browser.post("/users", data={"name": "admin1", "role": "admin",
+                                           "password": "mot-mat-khau-dai",
+                                           "csrf_token": csrf(page.data)})
+    assert created.status_code == 200 and "admin1" in created.get_data(as_text=True)
+    assert browser.get("/inspections").status_code == 401     # the bootstrap session ended
+    fresh = login_token(app.config["SECRET_KEY"])
+    assert app.test_client().get(f"/login?token={fresh}").status_code == 401
 
 
 def test_review_from_the_ui(hq):
@@ -57,6 +73,7 @@ def test_review_from_the_ui(hq):
     page = browser.get(f"/inspections/{inspection['id']}")
     text = page.get_data(as_text=True)
     assert "LD02" in text and "Duyệt" in text and "anh.png" in text
+    assert 'name="reviewer"' not in text           # the reviewer is the signed-in account
     refused = browser.post(f"/inspections/{inspection['id']}/review",
                            data={"decision": "return", "comment": "x"})
     assert refused.status_code == 400                       # no CSRF token
@@ -66,6 +83,7 @@ def test_review_from_the_ui(hq):
                               "csrf_token": csrf(page.data)})
     assert done.status_code == 302
     assert store.get(inspection["id"])["status"] == "returned"
+    assert store.get(inspection["id"])["review"]["reviewer"] == "quan.tri"
     assert "Thiếu biên bản" in browser.get(f"/inspections/{inspection['id']}").get_data(
         as_text=True)
     evidence = store.find("evidence")[0]

@@ -9,13 +9,14 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ...core.errors import (AuthError, FieldkitError, NotFound, StoreError, SyncError,
                             UsageError, ValidationFailed)
-from ...sync import enrollment, server
+from ...sync import audit, enrollment, server
 from ...sync.protocol import (BATCH_SIZE, MAX_BATCH_DOCS, MAX_BLOB_BYTES, MAX_JSON_BYTES,
                               PROTOCOL_VERSION, check_wire_document)
 from . import hq_context
 from .openapi import openapi_document
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_JSON_DEPTH = 64   # deeper JSON is refused (400): no document needs it
 
 
 class BadRequest(FieldkitError):
@@ -81,9 +82,30 @@ def _json_body(limit=MAX_JSON_BYTES):
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"The request body is not valid JSON ({exc}).") from None
+    except RecursionError:
+        raise BadRequest(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.") \
+            from None
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise BadRequest(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
     return body
+
+
+def json_depth(value):
+    """How deeply ``value`` nests (a scalar is 0, ``[]`` and ``{}`` are 1), without recursion;
+    stops counting past ``MAX_JSON_DEPTH``."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+            stack.extend((child, depth) for child in
+                         (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _device():
@@ -92,6 +114,9 @@ def _device():
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("A device token is required (header Authorization: Bearer <token>).")
     g.device = enrollment.authenticate(hq_context().store, token.strip())
+    g.audit_token = audit.set_actor(audit.Actor("device", g.device.team,
+                                                device_id=g.device.id,
+                                                ip=request.remote_addr))
     return g.device
 
 
@@ -126,6 +151,7 @@ def openapi():
 
 @api.post("/enroll")
 def enroll():
+    g.audit_token = audit.set_actor(audit.Actor("device", None, ip=request.remote_addr))
     body = _json_body(64 * 1024)
     code = body.get("code")
     if not isinstance(code, str):
