@@ -1,31 +1,14 @@
 """What every command shares: the plugin manager and the registries, built once, lazily."""
 
 import json
-from functools import cached_property
 
 import click
 
+from ..core.registries import Registries
 
-class AppContext:
+
+class AppContext(Registries):
     """Lazy access to the plugin manager, the unit registry and the checklist registry."""
-
-    def __init__(self, plugins_dir=None):
-        self.plugins_dir = plugins_dir
-
-    @cached_property
-    def pm(self):
-        from ..core.plugins import get_plugin_manager
-        return get_plugin_manager(plugins_dir=self.plugins_dir)
-
-    @cached_property
-    def units(self):
-        from ..core.units import load_unit_registry
-        return load_unit_registry(self.pm)
-
-    @cached_property
-    def checklists(self):
-        from ..core.checklists import load_checklist_registry
-        return load_checklist_registry(self.pm, self.units)
 
     def warn_failed_plugins(self):
         """Tell the user (on stderr) about plugins that failed; the command still runs."""

@@ -210,7 +210,7 @@ def demo(data_dir, host, hq_port, field_port, no_browser, as_json):
 
 
 def _print_welcome(info):
-    from ..web.field.qr import qr_terminal
+    from ..core.qr import qr_terminal
     click.echo("fieldkit — bản trình diễn (demo): Chương trình 72-CTr/BCĐTW năm 2024")
     click.echo(f"  Dữ liệu (data): {info['data_dir']}")
     click.echo(f"  Trạm hiện trường, trưởng đoàn (field station, lead, one-time): "

@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .documents import new_id
+from .registries import Registries
 from .workflow import Workflow
 
 DATA_ENV = "FIELDKIT_DATA"
@@ -22,31 +23,17 @@ def default_data_dir():
     return Path(base) / "fieldkit"
 
 
-class Station:
+class Station(Registries):
     """Everything a field station needs, opened from one data directory."""
 
     def __init__(self, data_dir=None, pm=None, plugins_dir=None, store=None):
+        super().__init__(plugins_dir=plugins_dir, pm=pm)
         self.data_dir = Path(data_dir or default_data_dir())
-        self._pm = pm
-        self._plugins_dir = plugins_dir
         self._store = store
 
     @cached_property
-    def pm(self):
-        if self._pm is not None:
-            return self._pm
-        from .plugins import get_plugin_manager
-        return get_plugin_manager(plugins_dir=self._plugins_dir)
-
-    @cached_property
-    def units(self):
-        from .units import load_unit_registry
-        return load_unit_registry(self.pm)
-
-    @cached_property
     def checklists(self):
-        from .checklists import load_checklist_registry
-        registry = load_checklist_registry(self.pm, self.units)
+        registry = super().checklists
         self._add_synced_checklists(registry)
         return registry
 

@@ -277,11 +277,9 @@ class _Writer:
                  self.sizes["signer_name"], bold=True)
 
     def _verification(self, verification):
-        import qrcode
+        from fieldkit.core.qr import qr_png
         spec = self.layout["qr"]
-        image = qrcode.make(verification["url"], border=2)
-        png = io.BytesIO()
-        image.save(png, format="PNG")
+        png = io.BytesIO(qr_png(verification["url"], box_size=10))
         self.paragraph(space_after=0)
         table = self._frame_table(spec["size_cm"] + 0.6, self.text_width_cm - spec["size_cm"] - 0.6)
         code_cell, text_cell = table.rows[0].cells

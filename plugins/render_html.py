@@ -5,7 +5,6 @@ fetched from elsewhere) that prints on A4 from any browser. Jinja2 template
 
 import base64
 import functools
-import io
 from importlib import resources
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -46,10 +45,8 @@ def data_url(media_type, data):
 
 
 def qr_png(url):
-    import qrcode
-    out = io.BytesIO()
-    qrcode.make(url, border=2).save(out, format="PNG")
-    return out.getvalue()
+    from fieldkit.core.qr import qr_png as make_png
+    return make_png(url, box_size=10)
 
 
 def render_html(report, layout=None):

@@ -20,7 +20,6 @@ The team, campaign, provinces and expiry are not in the code: HQ keeps them with
 import base64
 import hashlib
 import hmac
-import io
 import re
 import secrets
 import uuid
@@ -32,6 +31,7 @@ import sqlalchemy as sa
 
 from ..core.documents import new_id
 from ..core.errors import AuthError, NotFound, UsageError
+from ..core.qr import qr_png, qr_svg
 from . import audit
 from .protocol import Scope
 from .tables import devices, enrollment_codes
@@ -389,24 +389,6 @@ def list_codes(store, include_used=False):
 
 
 # --- QR codes -------------------------------------------------------------------------------
-
-def qr_svg(text):
-    """The QR code of ``text`` as inline SVG markup (made locally)."""
-    import qrcode
-    import qrcode.image.svg
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10,
-                        border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    svg = buffer.getvalue().decode("utf-8")
-    return svg[svg.index("<svg"):]
-
-
-def qr_png(text):
-    import qrcode
-    buffer = io.BytesIO()
-    qrcode.make(text, box_size=8, border=2).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def qr_data_uri(text):

@@ -1,12 +1,10 @@
 """The join link and its QR code, made locally (qrcode library; no service is contacted)."""
 
-import io
 import ipaddress
 from urllib.parse import urlsplit
 
-import qrcode
-import qrcode.image.svg
 
+from ...core.qr import qr_svg as make_svg
 from ..common.security import lan_addresses
 
 
@@ -38,18 +36,5 @@ def join_url(base, token):
 
 
 def qr_svg(text):
-    """The QR code of ``text`` as SVG markup (no script, no external reference)."""
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=12,
-                        border=2)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    svg = buffer.getvalue().decode("utf-8")
-    return svg[svg.index("<svg"):]  # drop the XML declaration: it is inlined in HTML
-
-
-def qr_terminal(text, out):
-    """Print the QR code of ``text`` with text characters, for the lead's terminal."""
-    code = qrcode.QRCode(border=1)
-    code.add_data(text)
-    code.make(fit=True)
-    code.print_ascii(out=out, invert=True)
+    """The join QR as inline SVG."""
+    return make_svg(text, box_size=12)

@@ -13,7 +13,8 @@ from werkzeug.serving import make_server
 
 from ...core.errors import UsageError
 from . import create_field_app, field_web
-from .qr import join_url, qr_terminal
+from ...core.qr import qr_terminal
+from .qr import join_url
 from ..common.security import lan_addresses
 
 

@@ -23,16 +23,19 @@ from pathlib import Path
 
 from flask import Flask, request
 
+from ...core.registries import Registries
+
 from ..common.security import SECURITY_HEADERS
 
 HERE = Path(__file__).parent
 EXTENSION = "fieldkit.hq"
 
 
-class HQContext:
+class HQContext(Registries):
     """What every request of this process reaches: the store, the blobs, the registries."""
 
     def __init__(self, config):
+        super().__init__(plugins_dir=config.get("plugins_dir"))
         self.config = config
         self._store = config.get("store")
 
@@ -48,21 +51,6 @@ class HQContext:
         from ...core.store.blobs import BlobStore
         from ...sync.paths import blob_dir
         return BlobStore(self.config.get("blobs") or blob_dir(self.config.get("db")))
-
-    @cached_property
-    def pm(self):
-        from ...core.plugins import get_plugin_manager
-        return get_plugin_manager(plugins_dir=self.config.get("plugins_dir"))
-
-    @cached_property
-    def units(self):
-        from ...core.units import load_unit_registry
-        return load_unit_registry(self.pm)
-
-    @cached_property
-    def checklists(self):
-        from ...core.checklists import load_checklist_registry
-        return load_checklist_registry(self.pm, self.units)
 
     @property
     def public_url(self):
