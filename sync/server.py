@@ -223,10 +223,15 @@ def pull_changes(store, device, since=0, limit=BATCH_SIZE):
     limit = max(1, min(int(limit), BATCH_SIZE))
     since = max(0, int(since))
     scope = device.scope
-    place = documents.c.province_code.in_(list(scope.provinces))
+    # The scope columns are wrapped so that no index on them is usable: the seq range is
+    # the selective part, and a planner that picks the type or campaign index instead
+    # reads and sorts the whole campaign on every pull (9 ms at 10k, growing with HQ).
+    def unindexed(column):
+        return sa.func.coalesce(column, "")
+    place = unindexed(documents.c.province_code).in_(list(scope.provinces))
     if scope.campaign_id is not None:
-        place = sa.and_(place, documents.c.campaign_id == scope.campaign_id)
-    visible = sa.or_(documents.c.type.in_(UNSCOPED_TYPES), place)
+        place = sa.and_(place, unindexed(documents.c.campaign_id) == scope.campaign_id)
+    visible = sa.or_(unindexed(documents.c.type).in_(UNSCOPED_TYPES), place)
     not_own = sa.or_(documents.c.device.is_(None), documents.c.device != device.id)
     with store.connection() as connection:
         high = connection.execute(sa.select(sa.func.max(documents.c.seq))).scalar() or 0
