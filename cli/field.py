@@ -21,18 +21,30 @@ def _station(ctx):
     from ..core.station import Station
     group = ctx.find_object(dict) or {}
     app = group.get("app")
-    station = Station(group.get("data"), plugins_dir=getattr(app, "plugins_dir", None))
+    station = Station(group.get("data"), plugins_dir=getattr(app, "plugins_dir", None),
+                      encrypt=group.get("encrypt") or None, ask_passphrase=_ask_passphrase)
     ctx.call_on_close(station.close)
     return station
+
+
+def _ask_passphrase(new):
+    """Prompt for the station's passphrase when there is a terminal to type it in."""
+    if sys.stdin is None or not sys.stdin.isatty():
+        return None
+    return click.prompt("Mật khẩu mã hoá (passphrase)", hide_input=True,
+                        confirmation_prompt=new)
 
 
 @click.group()
 @click.option("--data", type=click.Path(file_okay=False), envvar="FIELDKIT_DATA",
               help="Data directory (or FIELDKIT_DATA; a per-user folder by default).")
+@click.option("--encrypt", is_flag=True,
+              help="Create a new station encrypted with a passphrase (FIELDKIT_PASSPHRASE, or "
+                   "a prompt); opening one always asks for it.")
 @click.pass_context
-def field(ctx, data):
+def field(ctx, data, encrypt):
     """Trạm hiện trường (field station): inspections, answers, evidence, sync."""
-    ctx.obj = {"data": data, "app": ctx.obj}
+    ctx.obj = {"data": data, "app": ctx.obj, "encrypt": encrypt}
 
 
 @field.command("init")
@@ -260,13 +272,57 @@ def _spreadsheet_safe(value):
               help="Address to listen on (0.0.0.0: tablets on the LAN can join).")
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-browser", is_flag=True, help="Do not open the team lead's browser.")
+@click.option("--pin", "ask_pin", is_flag=True,
+              help="Set the station PIN first (FIELDKIT_STATION_PIN, else a prompt): the "
+              "lead's one-time URL then asks for it. A PIN set before is used without this.")
 @click.pass_context
-def field_serve(ctx, host, port, no_browser):
+def field_serve(ctx, host, port, no_browser, ask_pin):
     """Start the field station's web UI; prints a one-time URL and the tablets' join QR."""
+    from ..web.field.pin import set_pin
     from ..web.field.serve import serve
     station = _station(ctx)
     station.init()
+    if ask_pin:
+        set_pin(station.store, _read_pin())
     serve(station, host=host, port=port, open_browser=not no_browser)
+
+
+def _read_pin():
+    """The new station PIN: ``FIELDKIT_STATION_PIN``, else asked twice (never an argument)."""
+    import os
+    pin = os.environ.get("FIELDKIT_STATION_PIN")
+    if pin:
+        return pin
+    return click.prompt("Mã PIN của trạm (station PIN)", hide_input=True,
+                        confirmation_prompt=True)
+
+
+@field.group("pin")
+def pin():
+    """Mã PIN trưởng đoàn (the team lead's station PIN)."""
+
+
+@pin.command("set")
+@click.pass_context
+def pin_set(ctx):
+    """Set or change the station PIN (FIELDKIT_STATION_PIN, else a prompt); only its scrypt
+    hash is kept. The lead's one-time URL then asks for it."""
+    from ..web.field.pin import set_pin
+    station = _station(ctx)
+    station.init()
+    set_pin(station.store, _read_pin())
+    click.echo("Đã đặt mã PIN của trạm (station PIN set).")
+
+
+@pin.command("clear")
+@click.pass_context
+def pin_clear(ctx):
+    """Remove the station PIN: the lead's one-time URL alone opens a lead session again."""
+    from ..web.field.pin import clear_pin
+    station = _station(ctx)
+    station.init()
+    clear_pin(station.store)
+    click.echo("Đã xoá mã PIN của trạm (station PIN removed).")
 
 
 # Commands that other modules add to this group (sync, enrollment, bundles).

@@ -11,6 +11,12 @@ def _station(ctx):
     return open_station(ctx)
 
 
+ca_file_option = click.option(
+    "--ca-file", type=click.Path(dir_okay=False, exists=True), envvar="FIELDKIT_CA_BUNDLE",
+    help="Trust HQ's certificate when issued by this private CA (PEM; or FIELDKIT_CA_BUNDLE). "
+    "Given at enrollment, it is remembered.")
+
+
 def register(field):
     """Add the sync commands to the ``field`` group."""
     field.add_command(field_enroll)
@@ -23,14 +29,15 @@ def register(field):
 @click.argument("code")
 @click.option("--url", help="HQ's address, when the code does not carry it.")
 @click.option("--name", help="A name for this device, shown at HQ.")
+@ca_file_option
 @json_option
 @click.pass_context
-def field_enroll(ctx, code, url, name, as_json):
+def field_enroll(ctx, code, url, name, ca_file, as_json):
     """Enroll this station with HQ using the code HQ issued (text or from its QR)."""
     from ..sync.client import enroll
     station = _station(ctx)
     station.init()
-    info = enroll(station.store, code, url=url, name=name)
+    info = enroll(station.store, code, url=url, name=name, ca_file=ca_file)
     if as_json:
         echo_json(info)
     else:
@@ -42,12 +49,13 @@ def field_enroll(ctx, code, url, name, as_json):
 
 @click.command("sync")
 @click.option("--url", help="Use this HQ address for this sync (e.g. a new one).")
+@ca_file_option
 @json_option
 @click.pass_context
-def field_sync(ctx, url, as_json):
+def field_sync(ctx, url, ca_file, as_json):
     """Push local changes to HQ and pull HQ's (decisions, checklists, teammates' work)."""
     from ..sync.client import sync_station
-    summary = sync_station(_station(ctx), url=url)
+    summary = sync_station(_station(ctx), url=url, ca_file=ca_file)
     if as_json:
         echo_json(summary)
         return
@@ -83,17 +91,23 @@ def bundle():
 @bundle.command("export")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="The bundle file to write.")
+@click.option("--encrypt/--no-encrypt", default=None,
+              help="Seal the bundle so that only HQ can read it (the default when HQ gave "
+              "this station its public key at enrollment); --no-encrypt writes it readable.")
 @json_option
 @click.pass_context
-def bundle_export(ctx, out, as_json):
-    """Write everything HQ has not acknowledged as one signed file."""
+def bundle_export(ctx, out, encrypt, as_json):
+    """Write everything HQ has not acknowledged as one signed (and sealed) file."""
     from ..sync.bundle import export_bundle
     station = _station(ctx)
-    info = export_bundle(station.store, station.blobs, out)
+    info = export_bundle(station.store, station.blobs, out, encrypt=encrypt)
     if as_json:
         echo_json(info)
     else:
-        click.echo(f"Đã ghi (written) {out}: {info['docs']} documents, {info['blobs']} files.")
+        sealed = ("sealed for HQ" if info["sealed"]
+                  else "NOT encrypted: anyone with the file can read it")
+        click.echo(f"Đã ghi (written) {out}: {info['docs']} documents, {info['blobs']} files "
+                   f"({sealed}).")
 
 
 def _import_ack(ctx, file, as_json):

@@ -196,16 +196,34 @@ def hq_login_url(ctx, db, blobs, url):
 @click.option("--url", help="HQ's address for the device (the public URL by default).")
 @click.option("--qr", "qr_file", type=click.Path(dir_okay=False),
               help="Write the QR code: FILE.png or FILE.svg (both without an extension).")
+@click.option("--cert-fingerprint", help="SHA-256 of HQ's TLS certificate (64 hex digits, "
+              "colons allowed): the device pins it and refuses any other certificate.")
+@click.option("--cert", "cert_file", type=click.Path(dir_okay=False, exists=True),
+              help="HQ's TLS certificate (PEM or DER): its SHA-256 goes into the code, as "
+              "with --cert-fingerprint.")
 @json_option
 @click.pass_context
-def hq_enroll(ctx, db, blobs, team, provinces, campaign, expires, url, qr_file, as_json):
+def hq_enroll(ctx, db, blobs, team, provinces, campaign, expires, url, qr_file,
+              cert_fingerprint, cert_file, as_json):
     """Issue a one-time enrollment code for a team's device."""
-    from ..sync.enrollment import issue_code, parse_duration, write_qr
+    from pathlib import Path
+
+    from ..sync.enrollment import (certificate_fingerprint, issue_code, parse_duration,
+                                   parse_fingerprint, write_qr)
     from ..sync.paths import PUBLIC_URL_META
+    if cert_fingerprint and cert_file:
+        raise UsageError("Give --cert-fingerprint or --cert, not both.")
+    fingerprint = (parse_fingerprint(cert_fingerprint) if cert_fingerprint
+                   else certificate_fingerprint(Path(cert_file).read_bytes()) if cert_file
+                   else None)
     store = _session(ctx, db, blobs).store
     hq_url = (url or store.get_meta(PUBLIC_URL_META) or "").rstrip("/") or None
+    if fingerprint and not (hq_url or "").startswith("https://"):
+        raise UsageError("A certificate fingerprint only makes sense with an https:// HQ "
+                         "address (--url https://… or hq serve --public-url https://…).")
     issued = issue_code(store, ctx.find_root().obj.units, team, provinces,
-                        campaign_id=campaign, expires=parse_duration(expires), hq_url=hq_url)
+                        campaign_id=campaign, expires=parse_duration(expires), hq_url=hq_url,
+                        cert_fingerprint=fingerprint)
     issued["qr"] = write_qr(issued["code"], qr_file) if qr_file else []
     if as_json:
         echo_json(issued)

@@ -2,6 +2,11 @@
 
 One process opens a station at a time (the field store holds a lock). The data directory
 comes from ``--data``, ``FIELDKIT_DATA``, or the per-user default (XDG data home).
+
+An encrypted station (``keys.json`` in the data directory, see ``store/crypto.py``) opens with
+its passphrase: the ``passphrase`` argument, ``FIELDKIT_PASSPHRASE``, or a hidden prompt when
+the terminal is interactive. A new station is created encrypted when ``encrypt`` is true, or
+when a ``passphrase`` is given (``fieldkit field --encrypt init``).
 """
 
 import os
@@ -13,6 +18,7 @@ from .registries import Registries
 from .workflow import Workflow
 
 DATA_ENV = "FIELDKIT_DATA"
+PASSPHRASE_ENV = "FIELDKIT_PASSPHRASE"
 
 
 def default_data_dir():
@@ -26,10 +32,16 @@ def default_data_dir():
 class Station(Registries):
     """Everything a field station needs, opened from one data directory."""
 
-    def __init__(self, data_dir=None, pm=None, plugins_dir=None, store=None):
+    def __init__(self, data_dir=None, pm=None, plugins_dir=None, store=None, passphrase=None,
+                 encrypt=None, ask_passphrase=None):
+        """``ask_passphrase(new)`` (a face's prompt) is called when an encrypted station needs
+        a passphrase that neither ``passphrase`` nor ``FIELDKIT_PASSPHRASE`` gives."""
         super().__init__(plugins_dir=plugins_dir, pm=pm)
         self.data_dir = Path(data_dir or default_data_dir())
         self._store = store
+        self._passphrase = passphrase
+        self._encrypt = encrypt
+        self._ask_passphrase = ask_passphrase
 
     @cached_property
     def checklists(self):
@@ -53,13 +65,48 @@ class Station(Registries):
         if self._store is not None:
             return self._store
         from .store.field import FieldStore
+        cipher = self.cipher
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        return FieldStore(self.data_dir / "store")
+        return FieldStore(self.data_dir / "store", cipher=cipher)
 
     @cached_property
     def blobs(self):
         from .store.blobs import BlobStore
-        return BlobStore(self.data_dir)
+        return BlobStore(self.data_dir, cipher=self.cipher)
+
+    @cached_property
+    def cipher(self):
+        """The data key's cipher of an encrypted station, None for a plain one. Asked before
+        any store file is opened, so a wrong passphrase changes nothing on disk."""
+        from .errors import UsageError
+        from .store import crypto
+        if crypto.keys_path(self.data_dir).exists():
+            return crypto.unlock_keys(self.data_dir, self._get_passphrase(new=False))
+        encrypt = self._encrypt
+        if encrypt is None:
+            encrypt = self._passphrase is not None
+        if not encrypt:
+            return None
+        store_dir = self.data_dir / "store"
+        if store_dir.is_dir() and any(store_dir.iterdir()):
+            raise UsageError(f"The station {self.data_dir} already holds a store that is not "
+                             f"encrypted; encrypting an existing store is not supported yet. "
+                             f"Create a new station folder to use encryption.")
+        return crypto.create_keys(self.data_dir, self._get_passphrase(new=True))
+
+    def _get_passphrase(self, new):
+        if self._passphrase is not None:
+            return self._passphrase
+        if os.environ.get(PASSPHRASE_ENV):
+            return os.environ[PASSPHRASE_ENV]
+        if self._ask_passphrase is not None:
+            answer = self._ask_passphrase(new)
+            if answer:
+                return answer
+        from .errors import AuthError
+        what = "A new encrypted station" if new else f"The station {self.data_dir} is encrypted"
+        raise AuthError(f"{what}: set {PASSPHRASE_ENV} or run fieldkit in a terminal to type "
+                        f"the passphrase.")
 
     @cached_property
     def device_id(self):
@@ -85,3 +132,4 @@ class Station(Registries):
     def close(self):
         if "store" in self.__dict__ and self._store is None:
             self.store.close()
+

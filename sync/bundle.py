@@ -19,10 +19,15 @@ whole bundle: one changed byte anywhere and it is refused before anything is app
   applies HQ's documents with the usual rules.
 
 Importing a bundle twice changes nothing: every document is then a duplicate.
+
+A push bundle is **sealed** (encrypted for HQ, ``sync/sealed.py``) by default when the
+device received HQ's public key at enrollment; HQ detects a sealed file and opens it with
+its private key before the usual checks.
 """
 
 import hashlib
 import hmac
+import io
 import json
 import os
 import zipfile
@@ -51,8 +56,10 @@ def _docs_bytes(docs):
                                sort_keys=True).encode() + b"\n" for doc in docs)
 
 
-def write_bundle(path, manifest, docs, key, blobs=()):
-    """Write a signed bundle atomically; ``blobs`` is ``[(sha256, bytes)]``."""
+def write_bundle(path, manifest, docs, key, blobs=(), seal_for=None):
+    """Write a signed bundle atomically; ``blobs`` is ``[(sha256, bytes)]``. With
+    ``seal_for`` (HQ's public key) the zip is built in memory and only its sealed form is
+    written: no plaintext touches the target disk."""
     docs_data = _docs_bytes(docs)
     manifest = {**manifest, "format": FORMAT, "version": PROTOCOL_VERSION,
                 "docs": {"file": DOCS, "count": len(docs),
@@ -64,12 +71,17 @@ def write_bundle(path, manifest, docs, key, blobs=()):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
     try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        target = io.BytesIO() if seal_for else tmp
+        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(MANIFEST, manifest_data)
             archive.writestr(SIGNATURE, _sign(key, manifest_data) + "\n")
             archive.writestr(DOCS, docs_data)
             for sha, data in blobs:
                 archive.writestr(f"blobs/{sha}", data, compress_type=zipfile.ZIP_STORED)
+        if seal_for:
+            from .sealed import seal
+            with open(tmp, "wb") as out:
+                seal(target.getbuffer(), seal_for, out)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -80,12 +92,13 @@ def write_bundle(path, manifest, docs, key, blobs=()):
 class Bundle:
     """A bundle read from disk; nothing is trusted until ``verify(key)`` has passed."""
 
-    def __init__(self, path):
+    def __init__(self, path, opened=None):
+        """``opened``: the zip's bytes as a file object (a sealed bundle, decrypted)."""
         self.path = Path(path)
-        if not self.path.is_file():
+        if opened is None and not self.path.is_file():
             raise NotFound(f"No bundle file at {self.path}.")
         try:
-            self.archive = zipfile.ZipFile(self.path)
+            self.archive = zipfile.ZipFile(opened if opened is not None else self.path)
             names = {info.filename: info for info in self.archive.infolist()}
         except (zipfile.BadZipFile, OSError) as exc:
             raise SyncError(f"{self.path.name} is not a fieldkit bundle (not a readable zip "
@@ -167,10 +180,18 @@ class Bundle:
 
 # --- field side -----------------------------------------------------------------------------
 
-def export_bundle(store, blobs, out):
+def export_bundle(store, blobs, out, encrypt=None):
     """Write every change HQ has not acknowledged (and the evidence files they reference) as
-    one signed push bundle. The checkpoint moves only when HQ's ack bundle is imported."""
+    one signed push bundle. The checkpoint moves only when HQ's ack bundle is imported.
+    ``encrypt``: None seals it for HQ when the station has HQ's public key, True requires
+    that, False writes it readable."""
     info = require_enrollment(store)
+    hq_key = info.get("hq_public_key")
+    if encrypt and not hq_key:
+        raise UsageError("This station has no HQ public key to seal bundles with (it was "
+                         "enrolled before HQ gave one): enroll it again, or export with "
+                         "--no-encrypt.")
+    seal_for = hq_key if encrypt is not False else None
     since = push_checkpoint(store)
     docs, until, _ = outgoing(store, since, None)
     lost = outbox(store)
@@ -187,9 +208,10 @@ def export_bundle(store, blobs, out):
         "created_at": now_iso(), "since_seq": since, "until_seq": until,
         "pull_cursor": pull_cursor(store),
         "outbox": [[d["id"], d["rev"]] for d in lost]}, docs + lost, info["signing_key"],
-        files)
+        files, seal_for=seal_for)
     return {"file": str(out), "bundle_id": manifest["bundle_id"], "docs": len(docs + lost),
-            "blobs": len(files), "since_seq": since, "until_seq": until}
+            "blobs": len(files), "since_seq": since, "until_seq": until,
+            "sealed": bool(seal_for)}
 
 
 def import_ack(store, path):
@@ -228,9 +250,20 @@ def import_bundle(store, blob_store, path, ack_out=None):
     write the ack bundle for the device. Returns counts (applied, duplicate, conflict,
     rejected, blobs)."""
     from .enrollment import get_device
+    from .sealed import hq_private_key, is_sealed, open_sealed
     from .server import apply_push, count_outcomes, pull_changes
 
-    bundle = Bundle(path)
+    path = Path(path)
+    if not path.is_file():
+        raise NotFound(f"No bundle file at {path}.")
+    sealed = is_sealed(path)
+    opened = open_sealed(path, hq_private_key(store)) if sealed else None
+    try:
+        bundle = Bundle(path, opened)
+    except BaseException:
+        if opened is not None:
+            opened.close()
+        raise
     try:
         if bundle.kind != "push":
             raise UsageError(f"{bundle.path.name} is a {bundle.kind} bundle; HQ imports push "
@@ -247,6 +280,8 @@ def import_bundle(store, blob_store, path, ack_out=None):
         files = list(bundle.blobs())
     finally:
         bundle.close()
+        if opened is not None:
+            opened.close()
     stored = 0
     for sha, data in files:
         if not blob_store.has(sha):
@@ -254,7 +289,8 @@ def import_bundle(store, blob_store, path, ack_out=None):
             stored += 1
     results = apply_push(store, device, docs, via="bundle")
     counts = {**count_outcomes(results), "blobs": stored, "docs": len(docs),
-              "bundle_id": bundle.manifest.get("bundle_id"), "device_id": device.id}
+              "bundle_id": bundle.manifest.get("bundle_id"), "device_id": device.id,
+              "sealed": sealed}
     if ack_out:
         pulled, cursor = [], int(bundle.manifest.get("pull_cursor") or 0)
         while True:

@@ -6,11 +6,21 @@ files HQ lacks first), advancing the checkpoint only after HQ's answer; then pul
 changes after the pull cursor, applying them with the same conflict rules; then pushes the
 local versions that lost a conflict on pull, so HQ keeps them too. A dropped connection at
 any point leaves the checkpoints where they were: running sync again repeats nothing twice.
+
+Transport: HTTPS always verifies HQ's certificate against the system's CAs, or a private CA
+(``ca_file``, ``--ca-file`` or ``FIELDKIT_CA_BUNDLE``). A device enrolled with a code that
+carries HQ's certificate fingerprint also pins it: every connection compares the SHA-256 of
+the peer's certificate (DER) with the pinned one and refuses a mismatch, even one the CA
+would accept.
 """
 
+import hashlib
+import hmac
 import http.client
 import json
+import os
 import socket
+import ssl
 import threading
 import urllib.error
 import urllib.parse
@@ -30,17 +40,74 @@ _sync_locks = {}
 _locks_guard = threading.Lock()
 
 
+CA_BUNDLE_ENV = "FIELDKIT_CA_BUNDLE"
+PIN_MISMATCH = ("HQ's certificate does not match the one in the enrollment code: refusing "
+                "to connect to {host}. Someone may be intercepting the connection; if HQ "
+                "changed its certificate, enroll this device again with a new code.")
+
+
+class CertificateMismatch(SyncError):
+    """HQ presented a certificate other than the pinned one."""
+
+
+def tls_context(ca_file=None):
+    """A verifying TLS context: the system's CAs, or ``ca_file`` (else ``FIELDKIT_CA_BUNDLE``)."""
+    ca_file = ca_file or os.environ.get(CA_BUNDLE_ENV) or None
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise SyncError(f"The CA certificate file {ca_file} cannot be read ({exc}); give a "
+                        f"PEM file with --ca-file or {CA_BUNDLE_ENV}.") from None
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """An HTTPS connection that, after the usual verification, checks the pinned
+    certificate fingerprint before a single byte of the request is sent."""
+
+    fingerprint = None  # 64 lowercase hex digits
+
+    def connect(self):
+        super().connect()
+        der = self.sock.getpeercert(binary_form=True) or b""
+        if not hmac.compare_digest(hashlib.sha256(der).hexdigest(), self.fingerprint):
+            self.sock.close()
+            self.sock = None
+            raise CertificateMismatch(PIN_MISMATCH.format(host=self.host))
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context, fingerprint):
+        super().__init__(context=context)
+        self.fingerprint = fingerprint
+
+    def https_open(self, req):
+        def connection(host, **kwargs):
+            made = _PinnedHTTPSConnection(host, **kwargs)
+            made.fingerprint = self.fingerprint
+            return made
+        return self.do_open(connection, req, context=self._context)
+
+
 class HQClient:
     """JSON over HTTP to HQ's ``/api/v1``; every failure becomes ``SyncError`` or
-    ``AuthError`` with a sentence."""
+    ``AuthError`` with a sentence. ``cert_sha256`` (hex) pins HQ's certificate; ``ca_file``
+    trusts a private CA instead of the system's."""
 
-    def __init__(self, base_url, token=None, timeout=60.0):
+    def __init__(self, base_url, token=None, timeout=60.0, cert_sha256=None, ca_file=None):
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise SyncError(f"HQ's address must start with http:// or https://, not "
                             f"'{base_url}'.")
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.cert_sha256 = cert_sha256.lower() if cert_sha256 else None
+        if self.cert_sha256 and not self.base_url.startswith("https://"):
+            raise SyncError(f"This device pins HQ's certificate, so it talks to HQ over "
+                            f"https:// only, not {self.base_url}.")
+        context = tls_context(ca_file)
+        handler = (_PinnedHTTPSHandler(context, self.cert_sha256) if self.cert_sha256
+                   else urllib.request.HTTPSHandler(context=context))
+        self.opener = urllib.request.build_opener(handler)
 
     def request(self, method, path, body=None, data=None, content_type=None):
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
@@ -54,10 +121,21 @@ class HQClient:
         request = urllib.request.Request(self.base_url + API + path, data=data,
                                          headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with self.opener.open(request, timeout=self.timeout) as response:
                 payload = response.read()
         except urllib.error.HTTPError as exc:
             raise self._refused(exc) from None
+        except (urllib.error.URLError, ssl.SSLError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            if isinstance(reason, ssl.SSLCertVerificationError):
+                raise SyncError(
+                    f"HQ's certificate at {self.base_url} could not be verified "
+                    f"({reason.verify_message or reason}): the connection was refused. If "
+                    f"HQ uses a private certificate authority, give its certificate with "
+                    f"--ca-file or {CA_BUNDLE_ENV}.") from None
+            raise SyncError(f"Headquarters at {self.base_url} could not be reached or the "
+                            f"connection broke ({reason}); try again: nothing is sent twice."
+                            ) from None
         except (urllib.error.URLError, http.client.HTTPException, ConnectionError,
                 socket.timeout, OSError) as exc:
             reason = getattr(exc, "reason", None) or exc
@@ -105,24 +183,40 @@ class HQClient:
 
 # --- enrollment -----------------------------------------------------------------------------
 
-def enroll(store, code, url=None, name=None, client_factory=HQClient):
+def _transport(cert_sha256, ca_file):
+    """The client's transport options (none at all for a plain enrollment)."""
+    options = {}
+    if cert_sha256:
+        options["cert_sha256"] = cert_sha256
+    if ca_file:
+        options["ca_file"] = str(ca_file)
+    return options
+
+
+def enroll(store, code, url=None, name=None, client_factory=HQClient, ca_file=None):
     """Trade an enrollment code for a device token; saves token, HQ URL and scope in the
-    store's metadata. ``url`` is needed only when the code does not carry HQ's address."""
+    store's metadata. ``url`` is needed only when the code does not carry HQ's address.
+    A code carrying HQ's certificate fingerprint pins it from the first connection on."""
     parsed = decode_code(code)
     hq_url = (url or parsed.url or "").rstrip("/")
     if not hq_url:
         raise SyncError("This enrollment code does not carry HQ's address; give it with "
                         "--url http://HQ-ADDRESS:PORT.")
-    client = client_factory(hq_url)
+    client = client_factory(hq_url, **_transport(parsed.fingerprint_hex, ca_file))
     answer = client.enroll(code, device_id=store.get_meta("device_id"), name=name)
-    info = save_enrollment(store, answer, hq_url)
+    info = save_enrollment(store, answer, hq_url, cert_sha256=parsed.fingerprint_hex,
+                           ca_file=ca_file)
     return {"device_id": info["device_id"], "hq_url": info["hq_url"], "team": info["team"],
-            "scope": info["scope"], "enrolled_at": info["enrolled_at"]}
+            "scope": info["scope"], "enrolled_at": info["enrolled_at"],
+            "cert_sha256": info.get("cert_sha256"),
+            "hq_public_key": bool(info.get("hq_public_key"))}
 
 
-def client_for(store, client_factory=HQClient, url=None):
+def client_for(store, client_factory=HQClient, url=None, *, ca_file=None):
     info = require_enrollment(store)
-    return client_factory(url or info["hq_url"], token=info["token"])
+    return client_factory(url or info["hq_url"], token=info["token"],
+                          **_transport(info.get("cert_sha256"),
+                                       ca_file or info.get("ca_file")))
 
 
 # --- sync -----------------------------------------------------------------------------------
@@ -261,10 +355,10 @@ def sync_status(station_or_store):
             "pending": pending_count(store)}
 
 
-def sync_station(station, url=None):
+def sync_station(station, url=None, ca_file=None):
     """``sync`` for a ``Station`` (its store and evidence files)."""
     store = station.store
-    client = client_for(store, url=url)
+    client = client_for(store, url=url, ca_file=ca_file)
     return sync(store, blobs=station.blobs, client=client)
 
 

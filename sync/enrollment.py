@@ -4,10 +4,15 @@ it for a device token (HQ keeps only its SHA-256) and a bundle signing key.
 The code is text a person can type, in Crockford base32 groups (``0-9 A-Z`` without
 ``I L O U``; typed ``I``/``L`` read as 1 and ``O`` as 0, case and dashes ignored)::
 
-    bytes = version (1) | code id (8) | MAC (10) | url scheme (1) | url rest (n) | check (2)
+    version 1: version (1) | code id (8) | MAC (10) | url scheme (1) | url rest (n) | check (2)
+    version 2: version (1) | code id (8) | MAC (10) | HQ certificate SHA-256 (32) | url scheme
+               (1) | url rest (n) | check (2)
 
-- MAC = HMAC-SHA256(HQ secret, "fieldkit-enroll/1" + code id), first 10 bytes: HQ refuses a
-  forged or altered code before it looks anything up;
+- MAC = HMAC-SHA256(HQ secret, "fieldkit-enroll/1" + code id) (version 1) or
+  HMAC-SHA256(HQ secret, "fieldkit-enroll/2" + code id + fingerprint) (version 2), first 10
+  bytes: HQ refuses a forged or altered code before it looks anything up;
+- version 2 carries the SHA-256 of HQ's TLS certificate (DER): the device pins it, and
+  refuses any HTTPS connection whose certificate differs (see ``sync/client.py``);
 - url scheme 0 = no URL (the device is given ``--url``), 1 = ``http://``, 2 = ``https://``,
   followed by the rest of HQ's URL (``host:port/path``, UTF-8);
 - check = SHA-256 of everything before it, first 2 bytes: a mistyped code is caught on the
@@ -37,6 +42,7 @@ from .protocol import Scope
 from .tables import devices, enrollment_codes
 
 CODE_VERSION = 1
+PINNED_CODE_VERSION = 2  # a code carrying HQ's certificate fingerprint
 SECRET_META = "hq.secret"
 DEFAULT_EXPIRY = timedelta(hours=24)
 MAX_EXPIRY = timedelta(days=90)
@@ -103,12 +109,47 @@ def _b32decode(text):
     return value.to_bytes(length, "big")
 
 
-def _mac(secret, code_id):
-    return hmac.new(secret, b"fieldkit-enroll/1" + code_id, hashlib.sha256).digest()[:10]
+def _mac(secret, code_id, fingerprint=None):
+    if fingerprint is None:
+        message = b"fieldkit-enroll/1" + code_id
+    else:
+        message = b"fieldkit-enroll/2" + code_id + fingerprint
+    return hmac.new(secret, message, hashlib.sha256).digest()[:10]
 
 
-def encode_code(secret, code_id, url=None):
-    """The text code for ``code_id`` (8 bytes), carrying HQ's URL when given."""
+def parse_fingerprint(text):
+    """A certificate's SHA-256 fingerprint as 32 bytes, from 64 hex digits (colons, spaces
+    and a ``SHA256:`` or ``sha256/`` prefix allowed, as tools print it)."""
+    value = re.sub(r"^sha-?256[:/=]?", "", str(text or "").strip(), flags=re.IGNORECASE)
+    value = re.sub(r"[\s:]", "", value)
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise UsageError(f"A certificate fingerprint is a SHA-256: 64 hexadecimal digits "
+                         f"(colons allowed), not '{text}'.")
+    return bytes.fromhex(value)
+
+
+def certificate_fingerprint(pem_or_der):
+    """The SHA-256 (of the DER form) of the first certificate in a PEM or DER file's bytes."""
+    import ssl
+    data = bytes(pem_or_der)
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        start = data.index(b"-----BEGIN CERTIFICATE-----")
+        end = data.find(b"-----END CERTIFICATE-----", start)
+        if end < 0:
+            raise UsageError("The certificate file is damaged (no END CERTIFICATE line).")
+        try:
+            data = ssl.PEM_cert_to_DER_cert(
+                data[start:end + len(b"-----END CERTIFICATE-----")].decode("ascii"))
+        except (ValueError, UnicodeDecodeError):
+            raise UsageError("The certificate file is damaged (not valid PEM).") from None
+    elif not data.startswith(b"\x30"):
+        raise UsageError("This is not a certificate (expected a PEM or DER file).")
+    return hashlib.sha256(data).digest()
+
+
+def encode_code(secret, code_id, url=None, fingerprint=None):
+    """The text code for ``code_id`` (8 bytes), carrying HQ's URL when given and, when
+    ``fingerprint`` (32 bytes) is given, HQ's certificate fingerprint (a version-2 code)."""
     scheme, rest = 0, b""
     if url:
         url = url.rstrip("/")
@@ -118,7 +159,14 @@ def encode_code(secret, code_id, url=None):
                 break
         else:
             raise UsageError(f"HQ's URL must start with http:// or https://, not '{url}'.")
-    body = bytes([CODE_VERSION]) + code_id + _mac(secret, code_id) + bytes([scheme]) + rest
+    if fingerprint is None:
+        head = bytes([CODE_VERSION]) + code_id + _mac(secret, code_id)
+    else:
+        if len(fingerprint) != 32:
+            raise UsageError("A certificate fingerprint is 32 bytes (SHA-256).")
+        head = (bytes([PINNED_CODE_VERSION]) + code_id + _mac(secret, code_id, fingerprint)
+                + fingerprint)
+    body = head + bytes([scheme]) + rest
     return _b32encode(body + hashlib.sha256(body).digest()[:2])
 
 
@@ -127,10 +175,15 @@ class ParsedCode:
     code_id: bytes
     mac: bytes
     url: str | None
+    fingerprint: bytes | None = None  # SHA-256 of HQ's certificate (version-2 codes)
 
     @property
     def id_text(self):
         return self.code_id.hex()
+
+    @property
+    def fingerprint_hex(self):
+        return self.fingerprint.hex() if self.fingerprint else None
 
 
 def decode_code(text):
@@ -140,23 +193,29 @@ def decode_code(text):
     if len(text) > 400:
         raise AuthError("This is not an enrollment code (too long).")
     data = _b32decode(text)
-    if len(data) < 22 or data[0] != CODE_VERSION:
+    version = data[0] if data else None
+    least = 54 if version == PINNED_CODE_VERSION else 22
+    if len(data) < least or version not in (CODE_VERSION, PINNED_CODE_VERSION):
         raise AuthError("This is not a fieldkit enrollment code (wrong length or version); "
                         "check that it was copied completely.")
     body, check = data[:-2], data[-2:]
     if hashlib.sha256(body).digest()[:2] != check:
         raise AuthError("This enrollment code is mistyped (its check characters do not "
                         "match); copy it again.")
-    scheme = body[19]
+    fingerprint = None
+    at = 19
+    if version == PINNED_CODE_VERSION:
+        fingerprint, at = body[19:51], 51
+    scheme = body[at]
     if scheme not in _SCHEMES:
         raise AuthError("This enrollment code is damaged (unknown URL form).")
-    rest = body[20:]
+    rest = body[at + 1:]
     try:
         url = _SCHEMES[scheme] + rest.decode("utf-8") if scheme else None
     except UnicodeDecodeError:
         raise AuthError("This enrollment code is damaged (its HQ address is not text).") \
             from None
-    return ParsedCode(body[1:9], body[9:19], url)
+    return ParsedCode(body[1:9], body[9:19], url, fingerprint)
 
 
 # --- HQ side --------------------------------------------------------------------------------
@@ -201,8 +260,10 @@ def check_provinces(units, provinces):
 
 
 def issue_code(store, units, team, provinces, campaign_id=None, expires=DEFAULT_EXPIRY,
-               hq_url=None):
-    """Make a one-time enrollment code; returns its description with the text ``code``."""
+               hq_url=None, cert_fingerprint=None):
+    """Make a one-time enrollment code; returns its description with the text ``code``.
+    ``cert_fingerprint`` (32 bytes: SHA-256 of HQ's certificate) goes into ``code`` (not
+    into ``short_code``), and the device then pins that certificate."""
     team = " ".join(str(team or "").split())
     if not team:
         raise UsageError("Give the team's name (--team).")
@@ -222,8 +283,9 @@ def issue_code(store, units, team, provinces, campaign_id=None, expires=DEFAULT_
         audit.record(store, "enroll.code_issued", "enrollment_code", row["id"], "ok",
                      {"team": team, "campaign_id": campaign_id, "provinces": provinces,
                       "expires_at": row["expires_at"]})
-    return {"code": encode_code(secret, code_id, hq_url),
+    return {"code": encode_code(secret, code_id, hq_url, cert_fingerprint),
             "short_code": encode_code(secret, code_id), "code_id": row["id"],
+            "cert_sha256": cert_fingerprint.hex() if cert_fingerprint else None,
             "url": hq_url, "team": team, "campaign_id": campaign_id,
             "provinces": provinces, "expires_at": row["expires_at"]}
 
@@ -253,7 +315,8 @@ def redeem_code(store, text, device_id=None, name=None):
 
 def _redeem(store, text, device_id, name):
     parsed = decode_code(text)
-    if not hmac.compare_digest(parsed.mac, _mac(hq_secret(store), parsed.code_id)):
+    if not hmac.compare_digest(parsed.mac, _mac(hq_secret(store), parsed.code_id,
+                                                parsed.fingerprint)):
         raise AuthError("This enrollment code was not issued by this headquarters (its "
                         "signature does not match): it was altered, forged, or is meant "
                         "for another HQ.")
@@ -289,9 +352,10 @@ def _redeem(store, text, device_id, name):
             token_hash=token_hash(token), signing_key=signing_key, code_id=code["id"],
             enrolled_at=iso(now)))
     scope = Scope(code["campaign_id"], tuple(code["provinces"]))
+    from .sealed import hq_public_key_text
     return {"device_id": wanted, "token": token, "signing_key": signing_key,
             "team": code["team"], "scope": scope.as_dict(), "hq_url": code["hq_url"],
-            "enrolled_at": iso(now)}
+            "enrolled_at": iso(now), "hq_public_key": hq_public_key_text(store)}
 
 
 def token_hash(token):

@@ -33,13 +33,16 @@ def require_enrollment(store):
     return info
 
 
-def save_enrollment(store, answer, hq_url):
+def save_enrollment(store, answer, hq_url, cert_sha256=None, ca_file=None):
     """Keep what HQ answered to an enrollment; a new enrollment starts sync afresh (the
-    push re-sends everything once: HQ answers duplicate for what it has)."""
+    push re-sends everything once: HQ answers duplicate for what it has). ``cert_sha256``
+    is HQ's pinned certificate (from the code); ``hq_public_key`` seals bundles for HQ."""
     info = {"device_id": answer["device_id"], "token": answer["token"],
             "signing_key": answer["signing_key"], "team": answer.get("team"),
             "scope": answer["scope"], "hq_url": (hq_url or answer.get("hq_url") or "")
-            .rstrip("/"), "enrolled_at": answer.get("enrolled_at")}
+            .rstrip("/"), "enrolled_at": answer.get("enrolled_at"),
+            "cert_sha256": cert_sha256, "ca_file": str(ca_file) if ca_file else None,
+            "hq_public_key": answer.get("hq_public_key")}
     with store.transaction():
         store.set_meta(ENROLLMENT, info)
         store.set_meta("device_id", answer["device_id"])

@@ -95,7 +95,8 @@ def test_export_import_twice_and_ack(setup, tmp_path, capsys):
 def test_a_changed_byte_is_refused_and_nothing_applied(setup, tmp_path, capsys, member, at):
     db, data, _ = setup
     bundle = tmp_path / "push.fkb"
-    run_json(capsys, "field", "--data", data, "bundle", "export", "--out", bundle, "--json")
+    run_json(capsys, "field", "--data", data, "bundle", "export", "--out", bundle, "--json",
+             "--no-encrypt")  # the signature layer, under the seal
     before = hq_state(db)
     tampered = rewrite(bundle, tmp_path / "tampered.fkb",
                        lambda name, raw: flip_one_byte(raw, at) if name == member else raw)
@@ -110,7 +111,8 @@ def test_a_changed_byte_is_refused_and_nothing_applied(setup, tmp_path, capsys, 
 def test_raw_byte_change_in_the_file_is_refused(setup, tmp_path, capsys):
     db, data, _ = setup
     bundle = tmp_path / "push.fkb"
-    run_json(capsys, "field", "--data", data, "bundle", "export", "--out", bundle, "--json")
+    run_json(capsys, "field", "--data", data, "bundle", "export", "--out", bundle, "--json",
+             "--no-encrypt")  # the signature layer, under the seal
     raw = bytearray(bundle.read_bytes())
     with zipfile.ZipFile(bundle) as archive:
         info = archive.getinfo("docs.jsonl")
@@ -126,7 +128,8 @@ def test_an_edited_document_with_a_matching_manifest_still_fails_the_signature(
         setup, tmp_path, capsys):
     db, data, inspection = setup
     bundle = tmp_path / "push.fkb"
-    run_json(capsys, "field", "--data", data, "bundle", "export", "--out", bundle, "--json")
+    run_json(capsys, "field", "--data", data, "bundle", "export", "--out", bundle, "--json",
+             "--no-encrypt")  # the signature layer, under the seal
     with zipfile.ZipFile(bundle) as archive:
         docs = archive.read("docs.jsonl").replace(b'"submitted"', b'"approved!"')
     import hashlib

@@ -198,6 +198,8 @@ def _field(anyone, anonymous=401, member=None):
 FIELD_MATRIX = {
     "static": ("GET", "/static/field.css", {}, _field(200, anonymous=200)),
     "auth.join": ("GET", "/join?token=forged", {}, _field(401)),
+    "auth.join_pin": ("POST", "/join", {"form": {"token": "forged", "pin": "0000"}},
+                      _field(401)),                  # the lead's PIN form (no CSRF: no session)
     "auth.left": ("GET", "/left", {}, _field(401)),          # always the "you left" page
     "auth.set_name": ("POST", "/me", {"form": {"name": "An"}}, _field(303)),
     "sync.status": ("GET", "/api/sync/status", {}, _field(200)),

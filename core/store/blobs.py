@@ -4,6 +4,11 @@ Files are written atomically (temporary file, fsync, ``os.replace``), so a blob 
 whole or absent. What a file *is* comes from its bytes, never from its name: a photo named
 ``.pdf`` is a photo, and a text file named ``.jpg`` is text. The only thing that ever becomes a
 path is a validated hexadecimal hash.
+
+With a ``cipher`` (an encrypted station, see ``crypto.py``) each blob and thumbnail file holds
+the AES-256-GCM encryption of its bytes, bound to its hash; the name stays the sha256 of the
+*plaintext*, so identical files are still stored once and sync still finds them by hash (the
+name shows which stations hold the same file, not what the file holds).
 """
 
 import hashlib
@@ -14,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import NotFound, StoreError, ValidationFailed
+from .crypto import is_encrypted_file
 from .files import atomic_write
 
 MAX_BYTES = 25 * 1024 * 1024
@@ -95,8 +101,9 @@ class BlobStore:
     """Content-addressed evidence files in ``<directory>/blobs``; several processes may share
     one directory (writes are atomic and a hash names one content)."""
 
-    def __init__(self, directory, max_bytes=MAX_BYTES):
+    def __init__(self, directory, max_bytes=MAX_BYTES, cipher=None):
         self.directory = Path(directory)
+        self.cipher = cipher
         self.root = self.directory / "blobs"
         self.max_bytes = max_bytes
         try:
@@ -159,7 +166,7 @@ class BlobStore:
         if not path.exists():
             try:
                 path.parent.mkdir(exist_ok=True)
-                atomic_write(path, [data])
+                atomic_write(path, [self._seal(data, _blob_context(sha))])
             except OSError as exc:
                 raise StoreError(f"The evidence file could not be stored ({exc}).") from exc
         return BlobInfo(sha, len(data), media_type)
@@ -180,7 +187,7 @@ class BlobStore:
         return absent
 
     def path(self, sha):
-        """The file of a stored blob (``NotFound`` if absent)."""
+        """The file of a stored blob (``NotFound`` if absent); encrypted if the station is."""
         path = self._path(self._checked(sha))
         if not path.is_file():
             raise NotFound(f"No evidence file with hash {sha}.")
@@ -188,10 +195,14 @@ class BlobStore:
 
     def open(self, sha):
         """The stored blob as a binary file object (close it after use)."""
+        if self.cipher is not None:
+            return io.BytesIO(self.get(sha))
         return open(self.path(sha), "rb")
 
     def get(self, sha):
-        return self.path(sha).read_bytes()
+        """The bytes of a stored blob (decrypted)."""
+        path = self.path(sha)
+        return self._unseal(path.read_bytes(), _blob_context(sha), f"The evidence file {path}")
 
     def info(self, sha):
         data = self.get(sha)
@@ -200,6 +211,11 @@ class BlobStore:
     def verify(self, sha):
         """True if the stored file still hashes to ``sha`` (False if damaged or absent)."""
         path = self._path(self._checked(sha))
+        if self.cipher is not None:
+            try:
+                return hashlib.sha256(self.get(sha)).hexdigest() == sha
+            except (NotFound, StoreError):
+                return False
         digest = hashlib.sha256()
         try:
             with open(path, "rb") as blob:
@@ -218,11 +234,27 @@ class BlobStore:
             raise ValidationFailed("A thumbnail size must be a whole number from 16 to 2048.")
         source = self.path(sha)
         cached = source.with_name(f"{source.name}.thumb{size}.jpg")
+        context = _blob_context(sha, f"thumb{size}")
         if cached.is_file():
-            return cached.read_bytes()
-        data = _make_thumbnail(source, size)
-        atomic_write(cached, [data], fsync=False)  # a cache: remade if lost
+            try:
+                return self._unseal(cached.read_bytes(), context, f"The thumbnail {cached}")
+            except StoreError:
+                pass  # a cache: a damaged one is made again
+        data = _make_thumbnail(io.BytesIO(self.get(sha)), size)
+        atomic_write(cached, [self._seal(data, context)], fsync=False)  # a cache: remade if lost
         return data
+
+    # --- encryption ----------------------------------------------------------------------
+
+    def _seal(self, data, context):
+        return data if self.cipher is None else self.cipher.seal_file(data, context)
+
+    def _unseal(self, raw, context, what):
+        if self.cipher is not None:
+            return self.cipher.open_file(raw, context, what)
+        if is_encrypted_file(raw):
+            raise StoreError(f"{what} is encrypted: open the station with its passphrase.")
+        return raw
 
     # --- paths ---------------------------------------------------------------------------
 
@@ -234,6 +266,11 @@ class BlobStore:
 
     def _path(self, sha):
         return self.root / sha[:2] / sha[2:]
+
+
+def _blob_context(sha, kind="blob"):
+    """The associated data of an encrypted blob file: it holds *this* hash's bytes."""
+    return f"fieldkit/{kind}/{sha}".encode()
 
 
 def _make_thumbnail(source, size):

@@ -8,6 +8,8 @@ and replays the journals after it. One process at a time (a lock file); one lock
 read-modify-write within the process.
 
 Files in the store folder: ``snapshot.json`` (TinyDB), ``journal-NNNNNNNN.log``, ``store.lock``.
+With a ``cipher`` (an encrypted station, see ``crypto.py``) every journal line and the snapshot
+are encrypted; the layout and the crash safety are the same.
 """
 
 import logging
@@ -44,9 +46,10 @@ class FieldStore(IndexedStore):
     """
 
     def __init__(self, directory, fsync=True, compact_every=5000, compact_bytes=8 * 1024 * 1024,
-                 background_compaction=True):
+                 background_compaction=True, cipher=None):
         super().__init__()
         self.directory = Path(directory)
+        self.cipher = cipher
         self.fsync = fsync
         self.compact_every = compact_every
         self.compact_bytes = compact_bytes
@@ -78,7 +81,7 @@ class FieldStore(IndexedStore):
     def _open(self):
         snapshot_path = self.directory / SNAPSHOT_NAME
         journals = list_journals(self.directory)
-        loaded = load_tables(snapshot_path)
+        loaded = load_tables(snapshot_path, self.cipher)
         if loaded is None:
             if journals:
                 raise StoreError(f"The field store {self.directory} has journal files but no "
@@ -97,7 +100,7 @@ class FieldStore(IndexedStore):
             if number < first:
                 stale.append(path)
                 continue
-            records, intact = read_journal(path)
+            records, intact = read_journal(path, self.cipher)
             self._replay(path, records)
             generation, entries = number, len(records)
             if intact < path.stat().st_size:
@@ -107,11 +110,12 @@ class FieldStore(IndexedStore):
         for leftover in self.directory.glob("snapshot*.tmp-*"):
             leftover.unlink()
         if loaded is None:
-            write_snapshot(snapshot_path, empty_tables(), fsync=self.fsync)
+            write_snapshot(snapshot_path, empty_tables(), fsync=self.fsync, cipher=self.cipher)
         elif version < FORMAT_VERSION:
             backup = self.directory / f"snapshot.v{version}.json"
             atomic_write(backup, [snapshot_path.read_bytes()], fsync=self.fsync)
-            write_snapshot(snapshot_path, self._tables(first), fsync=self.fsync)
+            write_snapshot(snapshot_path, self._tables(first), fsync=self.fsync,
+                           cipher=self.cipher)
             log.warning("Migrated the field store %s from format version %s to %s (the old "
                         "file is kept as %s).", self.directory, version, FORMAT_VERSION,
                         backup.name)
@@ -122,7 +126,7 @@ class FieldStore(IndexedStore):
             path.unlink()
         self._snapshot_generation = first
         self._writer = JournalWriter(self.directory / journal_name(generation), generation,
-                                     fsync=self.fsync, entries=entries)
+                                     fsync=self.fsync, entries=entries, cipher=self.cipher)
         if self.fsync:
             fsync_directory(self.directory)
         if self._compaction_needed(threshold=True):
@@ -214,7 +218,7 @@ class FieldStore(IndexedStore):
         generation = self._writer.generation + 1
         try:
             writer = JournalWriter(self.directory / journal_name(generation), generation,
-                                   fsync=self.fsync)
+                                   fsync=self.fsync, cipher=self.cipher)
             if self.fsync:
                 fsync_directory(self.directory)
         except OSError as exc:
@@ -227,7 +231,7 @@ class FieldStore(IndexedStore):
             started = time.perf_counter()
             tables = build_tables(docs, conflicts, meta, last_seq, next_conflict_id, generation)
             write_snapshot(self.directory / SNAPSHOT_NAME, tables, fsync=self.fsync,
-                           background=background)
+                           background=background, cipher=self.cipher)
             self._snapshot_generation = generation
             for number, path in list_journals(self.directory):
                 if number < generation:

@@ -8,8 +8,14 @@ Journals are numbered (``journal-00000007.log``). Compaction starts a new journa
 a snapshot that names the first journal it does *not* contain; older journals are deleted.
 A crash can only tear the last line of the newest journal (it was never acknowledged): it is
 dropped on open. A damaged line followed by intact ones is real damage and refuses to open.
+
+In an encrypted store (``cipher`` given, see ``crypto.py``) the JSON of a line is sealed and
+base64-encoded: ``<crc32 of the base64 text> <base64(nonce || ciphertext || tag)>\n``. The crc
+still tells a torn line from an intact one; the GCM tag then refuses an altered one.
 """
 
+import base64
+import binascii
 import json
 import os
 import re
@@ -37,22 +43,35 @@ def list_journals(directory):
     return sorted(found)
 
 
-def encode_record(ops):
+JOURNAL_CONTEXT = b"fieldkit/journal-line"
+
+
+def encode_record(ops, cipher=None):
     """One journal line holding ``ops`` (operation dicts, or their JSON text)."""
     texts = ",".join(op if isinstance(op, str) else to_json(op, "A store operation")
                      for op in ops)
     payload = f'{{"ops":[{texts}]}}'.encode()
+    if cipher is not None:
+        payload = base64.b64encode(cipher.seal(payload, JOURNAL_CONTEXT))
     return b"%08x %s\n" % (zlib.crc32(payload), payload)
 
 
-def decode_line(line):
-    """The record of one line (without its newline), or None if the line is not intact."""
+def decode_line(line, cipher=None):
+    """The record of one line (without its newline), or None if the line is not intact.
+    An intact encrypted line that does not decrypt is a ``StoreError`` (altered, not torn)."""
     if len(line) < 10 or line[8:9] != b" ":
         return None
     payload = line[9:]
     try:
         if int(line[:8], 16) != zlib.crc32(payload):
             return None
+        if cipher is not None:
+            try:
+                sealed = base64.b64decode(payload, validate=True)
+            except binascii.Error:
+                raise StoreError("A line of the field store journal is not encrypted although "
+                                 "the store is; restore the store folder from a backup.") from None
+            payload = cipher.open(sealed, JOURNAL_CONTEXT, "A line of the field store journal")
         record = json.loads(payload)
     except ValueError:
         return None
@@ -61,7 +80,7 @@ def decode_line(line):
     return record
 
 
-def read_journal(path):
+def read_journal(path, cipher=None):
     """Read a journal: ``(records, intact_length)``.
 
     ``records`` is ``[(line number, record), ...]``; ``intact_length`` is where a torn tail
@@ -74,7 +93,7 @@ def read_journal(path):
     tail = lines.pop()  # what follows the last newline: empty unless the last write was torn
     records, offset, damaged = [], 0, None
     for number, line in enumerate(lines, 1):
-        record = decode_line(line)
+        record = decode_line(line, cipher)
         if record is None:
             if damaged is None:
                 damaged = (number, offset)
@@ -95,8 +114,9 @@ def read_journal(path):
 class JournalWriter:
     """Appends records to one journal file; ``append`` returns once the line is on disk."""
 
-    def __init__(self, path, generation, fsync=True, entries=0):
+    def __init__(self, path, generation, fsync=True, entries=0, cipher=None):
         self.path = Path(path)
+        self.cipher = cipher
         self.generation = generation
         self.fsync = fsync
         self.entries = entries
@@ -107,7 +127,7 @@ class JournalWriter:
     def append(self, ops):
         if self.broken:
             raise StoreError(self.broken)
-        data = encode_record(ops)
+        data = encode_record(ops, self.cipher)
         start = self.size
         try:
             view = memoryview(data)

@@ -11,6 +11,9 @@ with three tables:
 
 Format versions: 0 is a plain TinyDB file with a ``docs`` table (how people import data from
 elsewhere); 1 is the layout above. ``migrate`` brings older versions up to date.
+
+In an encrypted store (``cipher`` given, see ``crypto.py``) the file is ``MAGIC``, a nonce, the
+AES-256-GCM ciphertext of that same TinyDB JSON and its tag; stock TinyDB cannot read it.
 """
 
 import json
@@ -22,10 +25,12 @@ from tinydb.storages import Storage
 
 from ..documents import new_id, next_rev, now_iso
 from ..errors import StoreError
+from .crypto import is_encrypted_file
 from .files import atomic_write
 
 FORMAT_VERSION = 1
 SNAPSHOT_NAME = "snapshot.json"
+SNAPSHOT_CONTEXT = b"fieldkit/snapshot"
 HEADER_ID = "1"
 # Documents serialised per chunk. A compaction in the background also pauses briefly after
 # each chunk, so it holds the GIL only in short stretches: a save returning from its fsync then
@@ -39,25 +44,30 @@ class SnapshotStorage(Storage):
     """A TinyDB storage for the snapshot: reads the whole file once, writes it atomically
     (temporary file, fsync, ``os.replace``, fsync of the directory), never in place."""
 
-    def __init__(self, path, fsync=True, pause=0.0):
+    def __init__(self, path, fsync=True, pause=0.0, cipher=None):
         super().__init__()
         self.path = Path(path)
+        self.cipher = cipher
         self.fsync = fsync
         self.pause = pause  # seconds to sleep after each chunk written (background writes)
         self._tables = None
 
     def read(self):
         if self._tables is None:
-            self._tables = read_tables(self.path)
+            self._tables = read_tables(self.path, self.cipher)
         return self._tables
 
     def write(self, data):
-        atomic_write(self.path, _serialise(data, self.pause), fsync=self.fsync)
+        chunks = _serialise(data, self.pause)
+        if self.cipher is not None:
+            chunks = self.cipher.seal_stream(chunks, SNAPSHOT_CONTEXT)
+        atomic_write(self.path, chunks, fsync=self.fsync)
         self._tables = None
 
 
-def read_tables(path):
-    """The tables of a TinyDB JSON file, or None for a missing or empty file."""
+def read_tables(path, cipher=None):
+    """The tables of a TinyDB JSON file, or None for a missing or empty file; ``cipher``: the
+    file is encrypted (refused if it is not, and an encrypted file is refused without it)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -65,6 +75,16 @@ def read_tables(path):
         return None
     except OSError as exc:
         raise StoreError(f"The field store snapshot {path} cannot be read ({exc}).") from None
+    if is_encrypted_file(raw):
+        if cipher is None:
+            raise StoreError(f"The field store {path.parent} is encrypted: open it with its "
+                             f"passphrase (FIELDKIT_PASSPHRASE, or type it when asked); its key file "
+                             f"keys.json must be in the data folder beside it.")
+        raw = cipher.open_file(raw, SNAPSHOT_CONTEXT, f"The field store snapshot {path}")
+    elif cipher is not None and raw:
+        raise StoreError(f"The field store snapshot {path} is not encrypted although the "
+                         f"station is; it was not written by this station. Restore the store "
+                         f"folder from a backup.")
     if not raw.strip():
         return None
     try:
@@ -204,10 +224,10 @@ def _v0_to_v1(tables, path):
 MIGRATIONS = {0: _v0_to_v1}
 
 
-def load_tables(path):
+def load_tables(path, cipher=None):
     """Open the snapshot with TinyDB: ``(header, docs, conflicts, meta)`` at the current format,
     and the version the file was in; None when there is no snapshot yet."""
-    db = TinyDB(path, storage=SnapshotStorage)
+    db = TinyDB(path, storage=SnapshotStorage, cipher=cipher)
     tables = db.storage.read()
     if tables is None:
         return None
@@ -249,6 +269,7 @@ class _Tables(Storage):
         raise StoreError("This TinyDB view of the field store is read-only.")
 
 
-def write_snapshot(path, tables, fsync=True, background=False):
+def write_snapshot(path, tables, fsync=True, background=False, cipher=None):
     """Write snapshot tables atomically; ``background``: yield the GIL often while at it."""
-    SnapshotStorage(path, fsync=fsync, pause=BACKGROUND_PAUSE if background else 0.0).write(tables)
+    SnapshotStorage(path, fsync=fsync, pause=BACKGROUND_PAUSE if background else 0.0,
+                    cipher=cipher).write(tables)

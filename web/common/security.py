@@ -42,6 +42,7 @@ class Token:
     expires_at: float
     one_time: bool
     uses: int = 0
+    failures: int = 0
 
 
 class TokenBook:
@@ -73,6 +74,28 @@ class TokenBook:
             if entry.one_time:
                 del self._tokens[_digest(token)]
             return entry.role
+
+    def peek(self, token):
+        """The role a token grants, without using it (None if unknown or expired)."""
+        if not token or len(token) > 200:
+            return None
+        with self._lock:
+            self._purge()
+            entry = self._tokens.get(_digest(token))
+            return entry.role if entry else None
+
+    def fail(self, token, limit):
+        """Count a wrong PIN given with ``token``; at ``limit`` failures the token is burnt.
+        Returns how many tries are left (0: burnt)."""
+        with self._lock:
+            entry = self._tokens.get(_digest(token))
+            if entry is None:
+                return 0
+            entry.failures += 1
+            left = max(limit - entry.failures, 0)
+            if left == 0:
+                del self._tokens[_digest(token)]
+            return left
 
     def expires_at(self, token):
         entry = self._tokens.get(_digest(token))

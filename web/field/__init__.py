@@ -21,8 +21,9 @@ from .helpers import take_notices
 
 HERE = Path(__file__).parent
 EXTENSION = "fieldkit.field"
-# Endpoints a browser may reach without a session: the join link and the app's own CSS/JS.
-PUBLIC_ENDPOINTS = frozenset({"auth.join", "auth.left", "static"})
+# Endpoints a browser may reach without a session: the join link (and the lead's PIN form)
+# and the app's own CSS/JS.
+PUBLIC_ENDPOINTS = frozenset({"auth.join", "auth.join_pin", "auth.left", "static"})
 
 DEFAULTS = {
     "MAX_CONTENT_LENGTH": 30 * 1024 * 1024,  # one request (a photo or a document)

@@ -4,14 +4,19 @@ The team's token is in the QR code the lead shows (several tablets may use it un
 expires, 10 minutes by default); the lead's own token, printed once by ``serve``, opens one
 session only. The session id travels in an HttpOnly, SameSite=Strict cookie; the session
 itself (role, CSRF token, last activity) stays in the server's memory.
+
+With a station PIN set (``fieldkit field pin set`` / ``serve --pin``), the lead's URL opens
+a PIN form instead (``POST /join``); the right PIN turns the token into a lead session, and
+``MAX_PIN_TRIES`` wrong ones burn the token.
 """
 
-from flask import Blueprint, current_app, g, redirect, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from ..common.security import SESSION_COOKIE, device_label
 from . import field_web
 from .errors import refuse
 from .helpers import notice, safe_next
+from .pin import MAX_PIN_TRIES, stored_pin, verify_pin
 
 bp = Blueprint("auth", __name__)
 
@@ -20,9 +25,38 @@ bp = Blueprint("auth", __name__)
 def join():
     """Trade a join token for a session, then go to the inspections list."""
     web = field_web()
-    role = web.tokens.redeem(request.args.get("token", ""))
+    token = request.args.get("token", "")
+    if web.tokens.peek(token) == "lead" and stored_pin(web.station.store):
+        return _pin_form(token)
+    role = web.tokens.redeem(token)
     if role is None:
         return refuse(401, "auth.bad_token")
+    return _open_session(web, role)
+
+
+@bp.post("/join")
+def join_pin():
+    """The lead's PIN form: the right PIN opens the lead session; wrong ones are counted."""
+    web = field_web()
+    token = request.form.get("token", "")
+    pin_hash = stored_pin(web.station.store)
+    if web.tokens.peek(token) != "lead" or not pin_hash:
+        return refuse(401, "auth.bad_token")
+    if not verify_pin(request.form.get("pin", ""), pin_hash):
+        left = web.tokens.fail(token, MAX_PIN_TRIES)
+        if left == 0:
+            return refuse(401, "auth.pin_burnt")
+        return _pin_form(token, left=left, status=401)
+    if web.tokens.redeem(token) != "lead":  # used meanwhile by another request
+        return refuse(401, "auth.bad_token")
+    return _open_session(web, "lead")
+
+
+def _pin_form(token, left=None, status=200):
+    return render_template("pin.html", token=token, left=left), status
+
+
+def _open_session(web, role):
     if g.session is not None:  # a browser joining again: replace its old session
         web.sessions.end(g.session.id)
     session = web.sessions.open(role, device_label(request.headers.get("User-Agent")))

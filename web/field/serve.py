@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 from ...core.errors import UsageError
 from . import create_field_app, field_web
 from ...core.qr import qr_terminal
+from .pin import MAX_PIN_TRIES, stored_pin
 from .qr import join_url
 from ..common.security import lan_addresses
 
@@ -60,6 +61,10 @@ def serve(station, host="0.0.0.0", port=5000, open_browser=True, out=None, test_
 
     print("Trạm hiện trường đang chạy (field station running).", file=out)
     print(f"  Trưởng đoàn — mở một lần (team lead, one-time URL): {lead_url}", file=out)
+    if stored_pin(station.store):
+        print(f"  Liên kết này hỏi mã PIN của trạm; sai {MAX_PIN_TRIES} lần thì hết hiệu lực "
+              f"(this URL asks for the station PIN; {MAX_PIN_TRIES} wrong tries burn it).",
+              file=out)
     if lan_host:
         print(f"  Địa chỉ trong mạng (LAN URL): http://{lan_host}:{port}/", file=out)
     else:

@@ -68,6 +68,9 @@ _SCHEMAS = {
                            "team": {"type": "string"}, "scope": _ref("Scope"),
                            "hq_url": {"type": "string", "nullable": True},
                            "enrolled_at": {"type": "string"},
+                           "hq_public_key": {"type": "string", "description":
+                                             "HQ's X25519 public key (base64) for sealed "
+                                             "bundles."},
                            "protocol": {"type": "integer"}}},
     "Device": {"type": "object", "required": ["id", "team", "revoked"], "properties": {
         "id": {"type": "string"}, "name": {"type": "string", "nullable": True},
