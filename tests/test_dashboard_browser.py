@@ -5,11 +5,7 @@ import threading
 
 import pytest
 
-from fieldkit.core.plugins import get_plugin_manager
 from fieldkit.core.reporting import sample
-from fieldkit.core.store.blobs import BlobStore
-from fieldkit.core.store.sql import SQLStore
-from fieldkit.core.units import load_unit_registry
 from fieldkit.web.hq import reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -41,12 +37,9 @@ def build_app(store, blobs, pm, units, checklists, folder):
 def server(tmp_path_factory):
     from werkzeug.serving import make_server
     folder = tmp_path_factory.mktemp("dashboard")
-    pm = get_plugin_manager(load_entrypoints=False)
-    units = load_unit_registry(pm)
-    store = SQLStore(f"sqlite:///{folder / 'hq.db'}")
-    blobs = BlobStore(folder)
-    checklists = sample.sample_registry(units)
-    sample.seed_sample(store, units, blobs=blobs, pm=pm, checklists=checklists)
+    seeded = sample.sample_hq(folder)
+    store, blobs, pm, units, checklists = (seeded[k] for k in
+                                           ("store", "blobs", "pm", "units", "checklists"))
     app, login = build_app(store, blobs, pm, units, checklists, folder)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

@@ -23,9 +23,6 @@ from fieldkit.core.reporting.inspection import build_inspection_report
 from fieldkit.core.reporting.issue import issue
 from fieldkit.core.reporting.summary import build_summary_report
 from fieldkit.core.reports import ReportRenderer, renderer_for
-from fieldkit.core.store.blobs import BlobStore
-from fieldkit.core.store.sql import SQLStore
-from fieldkit.core.units import load_unit_registry
 
 PUBLIC = "https://hq.example.vn"
 FONT = "Times New Roman"
@@ -33,16 +30,9 @@ FONT = "Times New Roman"
 
 @pytest.fixture(scope="module")
 def hq(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hq")
-    pm = get_plugin_manager(load_entrypoints=False)
-    units = load_unit_registry(pm)
-    store = SQLStore(f"sqlite:///{folder / 'hq.db'}")
-    blobs = BlobStore(folder)
-    checklists = sample.sample_registry(units)
-    ids = sample.seed_sample(store, units, blobs=blobs, pm=pm, checklists=checklists)
-    yield {"store": store, "blobs": blobs, "pm": pm, "units": units, "ids": ids,
-           "checklists": checklists}
-    store.close()
+    seeded = sample.sample_hq(tmp_path_factory.mktemp("hq"))
+    yield seeded
+    seeded["store"].close()
 
 
 def inspection_report(hq, index=2, **options):

@@ -16,12 +16,8 @@ from docx import Document
 from flask import Flask
 from PIL import Image
 
-from fieldkit.core.plugins import get_plugin_manager
 from fieldkit.core.reporting import issue as issuing
 from fieldkit.core.reporting import sample
-from fieldkit.core.store.blobs import BlobStore
-from fieldkit.core.store.sql import SQLStore
-from fieldkit.core.units import load_unit_registry
 from fieldkit.web.hq import reports
 
 PUBLIC = "https://hq.example.vn"
@@ -29,15 +25,9 @@ PUBLIC = "https://hq.example.vn"
 
 @pytest.fixture(scope="module")
 def hq(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("verify")
-    pm = get_plugin_manager(load_entrypoints=False)
-    units = load_unit_registry(pm)
-    store = SQLStore(f"sqlite:///{folder / 'hq.db'}")
-    blobs = BlobStore(folder)
-    checklists = sample.sample_registry(units)
-    ids = sample.seed_sample(store, units, blobs=blobs, pm=pm, checklists=checklists)
-    services = {"store": store, "blobs": blobs, "pm": pm, "units": units,
-                "checklists": checklists}
+    seeded = sample.sample_hq(tmp_path_factory.mktemp("verify"))
+    ids, store = seeded.pop("ids"), seeded["store"]
+    services = seeded
     app = Flask("hq-test")
     app.config["FIELDKIT_PUBLIC_URL"] = PUBLIC
     reports.init_app(app, login_required=lambda view: view, services=services)

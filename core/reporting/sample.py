@@ -215,6 +215,27 @@ def seed_sample(store, units, blobs=None, pm=None, checklists=None, author="ƒêo√
     return ids
 
 
+def sample_hq(folder):
+    """An HQ in ``folder`` (SQLite file and blobs) seeded with ``PLAN``: a dict with
+    ``store``, ``blobs``, ``pm``, ``units``, ``checklists`` and the inspection ``ids``.
+    The caller closes ``store``."""
+    from pathlib import Path
+
+    from ..plugins import get_plugin_manager
+    from ..store.blobs import BlobStore
+    from ..store.sql import SQLStore
+    from ..units import load_unit_registry
+    folder = Path(folder)
+    pm = get_plugin_manager(load_entrypoints=False)
+    units = load_unit_registry(pm)
+    store = SQLStore(f"sqlite:///{folder / 'hq.db'}")
+    blobs = BlobStore(folder)
+    checklists = sample_registry(units)
+    ids = seed_sample(store, units, blobs=blobs, pm=pm, checklists=checklists)
+    return {"store": store, "blobs": blobs, "pm": pm, "units": units,
+            "checklists": checklists, "ids": ids}
+
+
 def copy_documents(source, target):
     """Every document of ``source`` into ``target`` exactly as stored (revisions kept)."""
     docs = [{k: v for k, v in doc.items() if not k.startswith("_")}
