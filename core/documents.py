@@ -68,5 +68,10 @@ def rev_sort_key(rev):
 
 
 def public(doc):
-    """The document without store-internal fields (those starting with ``_``)."""
-    return {k: v for k, v in doc.items() if not k.startswith("_")}
+    """A copy of the document without store-internal fields (those starting with ``_``).
+    Most documents have none: then a plain copy, which is several times cheaper than
+    filtering (sync calls this once or twice per document)."""
+    for key in doc:
+        if key[:1] == "_":
+            return {k: v for k, v in doc.items() if not k.startswith("_")}
+    return dict(doc)

@@ -62,12 +62,13 @@ def acting_as(actor):
         _current.reset(token)
 
 
-def _now():
+def now():
+    """The time an entry records (UTC, milliseconds)."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _row(action, actor, doc_type=None, doc_id=None, outcome=None, detail=None, at=None):
-    return {"at": at or _now(), "actor_kind": actor.kind,
+    return {"at": at or now(), "actor_kind": actor.kind,
             "actor": (actor.name or None) and str(actor.name)[:200],
             "device_id": actor.device_id, "ip": actor.ip, "action": action,
             "doc_type": doc_type, "doc_id": doc_id and str(doc_id)[:200], "outcome": outcome,
@@ -81,11 +82,9 @@ def record(store, action, doc_type=None, doc_id=None, outcome=None, detail=None,
 
 
 def record_many(store, rows):
-    """Append prepared rows (``entry(...)``) with one statement."""
-    if not rows:
-        return
-    with store.transaction(), store.connection() as connection:
-        connection.execute(audit_log.insert(), rows)
+    """Append prepared rows (``entry(...)``) with one driver ``executemany``, in the open
+    transaction if any (a push writes one row per document)."""
+    store.insert_rows(audit_log, rows)
 
 
 def entry(action, doc_type=None, doc_id=None, outcome=None, detail=None, actor=None, at=None):

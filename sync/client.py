@@ -26,6 +26,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 from ..core.documents import now_iso
 from ..core.errors import AuthError, SyncError
@@ -45,6 +46,18 @@ CA_BUNDLE_ENV = "FIELDKIT_CA_BUNDLE"
 PIN_MISMATCH = ("HQ's certificate does not match the one in the enrollment code: refusing "
                 "to connect to {host}. Someone may be intercepting the connection; if HQ "
                 "changed its certificate, enroll this device again with a new code.")
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode_json(value):
+    """A request body: compact UTF-8 JSON."""
+    return _encode(value).encode()
+
+
+def encode_push(docs):
+    return encode_json({"docs": docs})
 
 
 class CertificateMismatch(SyncError):
@@ -125,7 +138,7 @@ class HQClient:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         if body is not None:
-            data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            data = encode_json(body)
             content_type = "application/json"
         if content_type:
             headers["Content-Type"] = content_type
@@ -180,6 +193,11 @@ class HQClient:
 
     def push(self, docs):
         return self.request("POST", "/push", {"docs": docs})
+
+    def push_encoded(self, payload):
+        """``push`` of a body already encoded by ``encode_push`` (the pipelined push encodes
+        the next batch while HQ applies the current one)."""
+        return self.request("POST", "/push", data=payload, content_type="application/json")
 
     def changes(self, since, limit=BATCH_SIZE):
         return self.request("GET", f"/changes?since={int(since)}&limit={int(limit)}")
@@ -286,25 +304,58 @@ def _check_answer(answer, docs):
 
 
 def push(store, client, blobs=None, summary=None, batch=BATCH_SIZE):
-    """Push every local change since the checkpoint, batch by batch."""
+    """Push every local change since the checkpoint, batch by batch.
+
+    Pipelined, one request in flight: while HQ applies batch N (a background thread waits
+    for its answer), this thread reads and encodes batch N+1 and uploads its evidence
+    files; N+1 is sent only after N's answer was checked and acknowledged, so HQ sees the
+    batches in order and the checkpoint never passes an unanswered batch. A failure
+    anywhere stops the push with the checkpoint at the last answered batch."""
     summary = summary if summary is not None else {"pushed": 0, "duplicates": 0,
                                                    "conflicts": 0, "rejected": 0,
                                                    "blobs": 0, "rejections": []}
-    while True:
-        since = push_checkpoint(store)
-        docs, until, more = outgoing(store, since, batch)
-        if until == since:
-            break
-        if docs:
-            summary["blobs"] += upload_blobs(client, blobs, docs)
-            results = _check_answer(client.push(docs), docs)
-            _count(summary, results)
-            acknowledge(store, until, results)
-        else:
-            acknowledge(store, until)
-        if not more:
-            break
+    since = push_checkpoint(store)
+    in_flight = None  # (future answer or None, docs, until)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldkit-push") as sender:
+        try:
+            while True:
+                docs, until, more = outgoing(store, since, batch)
+                if until == since:
+                    break
+                payload = None
+                if docs:
+                    summary["blobs"] += upload_blobs(client, blobs, docs)
+                    payload = encode_push(docs)
+                _finish_push(store, in_flight, summary)
+                in_flight = (sender.submit(_send_push, client, docs, payload)
+                             if docs else None, docs, until)
+                since = until
+                if not more:
+                    break
+            _finish_push(store, in_flight, summary)
+            in_flight = None
+        finally:
+            if in_flight is not None and in_flight[0] is not None:
+                in_flight[0].cancel()  # not sent yet: dropped; sent: its answer is ignored
     return summary
+
+
+def _send_push(client, docs, payload):
+    send = getattr(client, "push_encoded", None)
+    return send(payload) if send is not None else client.push(docs)
+
+
+def _finish_push(store, in_flight, summary):
+    """Wait for HQ's answer to the batch in flight, check it and acknowledge it."""
+    if in_flight is None:
+        return
+    answer, docs, until = in_flight
+    if answer is None:  # nothing to send (every change came from HQ): just move on
+        acknowledge(store, until)
+        return
+    results = _check_answer(answer.result(), docs)
+    _count(summary, results)
+    acknowledge(store, until, results)
 
 
 def push_outbox(store, client, summary):

@@ -203,12 +203,14 @@ def conflict_revs(store, doc_id):
 _UNKNOWN = object()
 
 
-def apply_incoming(store, incoming, mark=None, current=_UNKNOWN):
+def apply_incoming(store, incoming, mark=None, current=_UNKNOWN, write=None):
     """Apply one incoming version to ``store`` by ``decide`` (inside the caller's transaction).
 
     ``mark`` adds fields to the stored version (the field marks what came from HQ);
-    ``current`` is the store's current version when the caller already read it. Returns the
-    ``Decision``; its ``keep`` is the version that went to the conflicts list.
+    ``current`` is the store's current version when the caller already read it; ``write``
+    stores the winning version instead of ``store.write`` (HQ buffers a push batch's writes
+    to send them with one ``write_many``). Returns the ``Decision``; its ``keep`` is the
+    version that went to the conflicts list.
     """
     if current is _UNKNOWN:
         current = store.get(incoming["id"])
@@ -218,7 +220,7 @@ def apply_incoming(store, incoming, mark=None, current=_UNKNOWN):
         revs = conflict_revs(store, incoming["id"])
     decision = decide(current, incoming, revs)
     if decision.write is not None:
-        store.write({**decision.write, **(mark(decision.write) if mark else {})})
+        (write or store.write)({**decision.write, **(mark(decision.write) if mark else {})})
     if decision.keep is not None:
         store.add_conflict(decision.keep)
     return decision

@@ -65,14 +65,20 @@ def apply_push(store, device, docs, via="http"):
     """Apply one batch from ``device`` in ONE transaction; one result per document, in order:
     ``{"id", "rev", "outcome": applied|duplicate|conflict|rejected, "current_rev", "reason"?}``.
     The documents must already be well-formed (``protocol.check_wire_document``). Every
-    document's outcome goes to the audit log, in the same transaction (``via``: http or
-    bundle)."""
+    document's outcome goes to the audit log, and the device's last-seen time is updated,
+    in the same transaction (``via``: http or bundle): one commit per batch.
+
+    The batch's winning versions are buffered (``_Batch``) and written with one
+    ``write_many`` at the end: per-document writes were most of a push's time."""
+    from .enrollment import touch_device
     results = []
     with store.transaction():
-        batch = _BatchView(store, docs)
+        batch = _Batch(store, docs)
         for doc in docs:
             results.append(_apply_one(store, device, doc, batch))
+        store.write_many(batch.pending())
         _audit_push(store, device, docs, results, via)
+        touch_device(store, device.id)
     return results
 
 
@@ -81,7 +87,7 @@ def _audit_push(store, device, docs, results, via):
     acting = audit.current_actor()
     if acting.device_id != device.id:  # a bundle imported by an operator: name both
         acting = audit.Actor(acting.kind, acting.name, device.id, acting.ip)
-    at = None  # each row: now
+    at = audit.now()  # one batch, one moment
     rows = []
     for doc, result in zip(docs, results):
         detail = {"rev": result["rev"], "via": via, "team": device.team}
@@ -94,9 +100,10 @@ def _audit_push(store, device, docs, results, via):
     audit.record_many(store, rows)
 
 
-class _BatchView:
+class _Batch:
     """Current versions of a batch's documents and of the inspections they name, read in one
-    query per 500 ids and kept up to date as the batch writes."""
+    query per 500 ids, and the versions the batch writes, buffered until its end (a later
+    document of the batch sees them as current)."""
 
     def __init__(self, store, docs):
         from ..core.store.sql import documents
@@ -106,6 +113,7 @@ class _BatchView:
                         | {d["inspection_id"] for d in docs
                            if isinstance(d.get("inspection_id"), str)})
         self.current = dict.fromkeys(wanted)
+        self.written = {}  # doc id -> version to store (the latest, if written twice)
         with store.connection() as connection:
             for start in range(0, len(wanted), 500):
                 rows = connection.execute(
@@ -119,8 +127,13 @@ class _BatchView:
             self.current[doc_id] = self.store.get(doc_id)
         return self.current[doc_id]
 
-    def wrote(self, doc_id):
-        self.current.pop(doc_id, None)  # read again (from the transaction) when needed
+    def write(self, doc):
+        self.written.pop(doc["id"], None)  # keep the order of the last write
+        self.written[doc["id"]] = doc
+        self.current[doc["id"]] = doc
+
+    def pending(self):
+        return list(self.written.values())
 
 
 def _result(doc, outcome, current_rev=None, reason=None):
@@ -151,11 +164,9 @@ def _apply_one(store, device, doc, batch):
     inspection = current if kind == "inspection" else stored_parent
     if inspection is not None and inspection.get("type") == "inspection" \
             and inspection.get("status") == "approved" and kind in CHILD_TYPES + ("inspection",):
-        batch.wrote(incoming["id"])
-        return _locked(store, incoming, current)
-    decision = apply_incoming(store, incoming, current=current)
+        return _locked(store, incoming, current, batch)
+    decision = apply_incoming(store, incoming, current=current, write=batch.write)
     if decision.write is not None:
-        batch.wrote(incoming["id"])
         return _result(incoming, decision.outcome, decision.write["rev"])
     return _result(incoming, decision.outcome, current and current["rev"])
 
@@ -169,7 +180,7 @@ def _changed_checklist(store, incoming, current):
                    "checklist versions are fixed once HQ holds them; publish a new version")
 
 
-def _locked(store, incoming, current):
+def _locked(store, incoming, current, batch):
     """An edit of an approved inspection (or of its findings, evidence, recommendations):
     never an overwrite. The edit is kept as a conflict for a reviewer, and HQ answers with a
     new revision of what it holds, based on the refused one, so the device's copy returns to
@@ -195,7 +206,7 @@ def _locked(store, incoming, current):
     stored = with_history(revert, replaced)
     if current is not None:
         stored["_revs"] = [incoming["rev"]] + stored["_revs"]
-    store.write(stored)
+    batch.write(stored)
     return _result(incoming, CONFLICT, revert["rev"],
                    "the inspection is approved at headquarters: the edit is kept as a "
                    "conflict for a reviewer")

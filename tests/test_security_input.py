@@ -41,6 +41,14 @@ def test_json_nesting_is_limited(hq, depth, status):
         assert "nests deeper" in response.get_json()["error"]
 
 
+@pytest.mark.parametrize("value, depth", [
+    (1, 0), ("x", 0), ([], 1), ({}, 1), ({"a": [1, {"b": []}]}, 4), ([[], [[[]]], 2], 4),
+    ({"docs": [{"x": {"y": 1}}, {"z": [[[[]]]]}]}, 7)])
+def test_json_depth_counts_the_deepest_branch(value, depth):
+    from fieldkit.web.hq.api import json_depth
+    assert json_depth(value) == depth
+
+
 def test_request_sizes_are_limited(hq):
     app, _, inspection, device = hq
     big = _api(app, device, "POST", "/blobs/missing", data=b"{" + b" " * (3 * 1024 * 1024),

@@ -180,6 +180,7 @@ class InProcessClient:
     enroll = _Base.enroll
     device = _Base.device
     push = _Base.push
+    push_encoded = _Base.push_encoded
     changes = _Base.changes
     missing_blobs = _Base.missing_blobs
     upload_blob = _Base.upload_blob

@@ -10,7 +10,6 @@ commit. The next writer waits for that lock, so transactions commit in the order
 numbers. Within a transaction, rows are buffered and sent with executemany.
 """
 
-import functools
 import json
 import threading
 from contextlib import contextmanager
@@ -38,8 +37,8 @@ _FLUSH_AT = 1000  # pending rows in a transaction before they are sent to the da
 
 
 _MISSING = object()
-_dumps = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False,
-                           separators=(",", ":"))
+# One encoder for every body: ``json.dumps`` with options builds a new encoder per call.
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 # --- the store -----------------------------------------------------------------------------
@@ -99,6 +98,7 @@ class SQLStore(Store):
         self._tx = None
         self._closed = False
         self._upsert = self._upsert_statement()
+        self._inserts = {}  # (table, columns) -> driver INSERT text, for insert_rows
         try:
             self._open(create)
         except BaseException:
@@ -276,9 +276,11 @@ class SQLStore(Store):
                 level.seq_in_db_at_savepoint = tx.seq_in_db
                 level.savepoint = tx.connection.begin_nested()
             if level.rows and (rows or depth < innermost):
-                batch = list(level.rows.values())
+                columns = self._upsert.columns
+                batch = [tuple(row[column] for column in columns)
+                         for row in level.rows.values()]
                 level.rows.clear()
-                tx.connection.execute(self._upsert, batch)
+                tx.connection.exec_driver_sql(self._upsert.sql, batch)
         if rows and tx.seq is not None and tx.seq != tx.seq_in_db:
             tx.connection.execute(seq_counter.update().where(seq_counter.c.id == 1)
                                   .values(value=tx.seq))
@@ -345,19 +347,44 @@ class SQLStore(Store):
         return list(range(tx.seq - count + 1, tx.seq + 1))
 
     def _upsert_statement(self):
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        # The body arrives already serialised (at write time, so later changes to the
-        # caller's dict cannot leak in); PostgreSQL needs the text cast to JSONB.
-        body = sa.bindparam("body", type_=sa.Text)
-        if self.dialect == "postgresql":
-            body = sa.cast(body, JSONB)
-        values = {column.name: sa.bindparam(column.name, type_=column.type)
-                  for column in documents.c if column.name != "body"}
-        statement = insert(documents).values({**values, "body": body})
-        return statement.on_conflict_do_update(
-            index_elements=[documents.c.id],
-            set_={column.name: statement.excluded[column.name]
-                  for column in documents.c if column.name != "id"})
+        """The documents upsert as the driver's own SQL and its column order: rows are sent
+        with the DB-API ``executemany`` as prebuilt tuples, which skips SQLAlchemy's
+        per-row parameter processing (a third of a push's time in a profile of 10k
+        documents). The body arrives already serialised (at write time, so later changes
+        to the caller's dict cannot leak in)."""
+        # Computed (generated) columns are the database's to fill: never written.
+        columns = tuple(column.name for column in documents.c if column.computed is None)
+        updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name != "id")
+        sql = (f"{self._driver_insert('documents', columns, json_columns=('body',))} "
+               f"ON CONFLICT (id) DO UPDATE SET {updates}")
+        return _DriverStatement(sql, columns)
+
+    def _driver_insert(self, table, columns, json_columns=()):
+        """``INSERT INTO table (columns) VALUES (...)`` in the driver's parameter style;
+        JSON columns take JSON text (cast to JSONB on PostgreSQL)."""
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        values = ", ".join(f"{mark}::jsonb" if self.dialect == "postgresql"
+                           and name in json_columns else mark for name in columns)
+        return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+
+    def insert_rows(self, table, rows):
+        """Append ``rows`` (dicts with the same keys) to ``table`` (a ``Table`` of
+        ``metadata`` or of another module's tables in this database) in the open
+        transaction, else in one of their own, with one driver ``executemany``: for
+        append-only logs written in bulk, such as the audit rows of a push. JSON columns
+        are serialised here."""
+        if not rows:
+            return
+        columns = tuple(rows[0])
+        json_columns = {name for name in columns if isinstance(table.c[name].type, sa.JSON)}
+        key = (table.name, columns)
+        sql = self._inserts.get(key)
+        if sql is None:
+            sql = self._inserts[key] = self._driver_insert(table.name, columns, json_columns)
+        batch = [tuple(_dumps(row[name]) if name in json_columns and row[name] is not None
+                       else row[name] for name in columns) for row in rows]
+        with self._writing() as tx:
+            tx.connection.exec_driver_sql(sql, batch)
 
     # --- documents -----------------------------------------------------------------------
 
@@ -489,6 +516,16 @@ class SQLStore(Store):
         return StoreError(f"The HQ database at {self.where} could not be {action}: {reason}")
 
 
+class _DriverStatement:
+    """SQL text in the driver's parameter style and the row keys it takes, in order."""
+
+    __slots__ = ("sql", "columns")
+
+    def __init__(self, sql, columns):
+        self.sql = sql
+        self.columns = columns
+
+
 def _prepare_sqlite(engine, busy_timeout, synchronous, wal):
     """Pragmas on every connection, and BEGIN IMMEDIATE for write transactions so that
     concurrent writers queue on the busy timeout instead of failing "database is locked"."""
@@ -516,19 +553,17 @@ def _document_row(doc, what=None):
         raise StoreError(f"{what or 'A document'} needs a non-empty text id to be stored.")
     if what is None and not isinstance(doc.get("type"), (str, type(None))):
         raise StoreError(f"Document {doc['id']} has a type that is not text.")
-    body = {key: value for key, value in doc.items() if key != "_seq"}
+    body = doc if "_seq" not in doc else {k: v for k, v in doc.items() if k != "_seq"}
     try:
         body_json = _dumps(body)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"Document {doc['id']} cannot be stored as JSON: {exc}.") from exc
-    row = {column: _text(doc.get(column)) for column in _TEXT_COLUMNS}
+    get = doc.get
+    row = {column: value if isinstance(value := get(column), str) else None
+           for column in _TEXT_COLUMNS}
     row["deleted"] = bool(doc.get("deleted"))
     row["body"] = body_json
     return row
-
-
-def _text(value):
-    return value if isinstance(value, str) else None
 
 
 def _with_seq(row):

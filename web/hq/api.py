@@ -94,18 +94,21 @@ def _json_body(limit=MAX_JSON_BYTES):
 
 def json_depth(value):
     """How deeply ``value`` nests (a scalar is 0, ``[]`` and ``{}`` are 1), without recursion;
-    stops counting past ``MAX_JSON_DEPTH``."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_JSON_DEPTH:
-                return deepest
-            stack.extend((child, depth) for child in
-                         (item.values() if isinstance(item, dict) else item))
-    return deepest
+    stops counting past ``MAX_JSON_DEPTH``. Walks one level at a time and keeps only the
+    containers (a push body is mostly scalars: this walk was a sixth of a push's server
+    time when it queued every value)."""
+    depth, level = 0, [value] if isinstance(value, (dict, list)) else []
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            return depth
+        below = []
+        for item in level:
+            for child in (item.values() if isinstance(item, dict) else item):
+                if isinstance(child, (dict, list)):
+                    below.append(child)
+        level = below
+    return depth
 
 
 def _device():
@@ -191,8 +194,7 @@ def push():
     if len(set(ids)) != len(ids):
         raise BadRequest("A push batch names a document twice; send each id once.")
     store = hq_context().store
-    results = server.apply_push(store, me, docs)
-    enrollment.touch_device(store, me.id)
+    results = server.apply_push(store, me, docs)  # also records the device as seen
     return jsonify({"results": results, "counts": server.count_outcomes(results)})
 
 
