@@ -308,52 +308,73 @@ def push(store, client, blobs=None, summary=None, batch=BATCH_SIZE):
 
     Pipelined, one request in flight: while HQ applies batch N (a background thread waits
     for its answer), this thread reads and encodes batch N+1 and uploads its evidence
-    files; N+1 is sent only after N's answer was checked and acknowledged, so HQ sees the
-    batches in order and the checkpoint never passes an unanswered batch. A failure
-    anywhere stops the push with the checkpoint at the last answered batch."""
+    files; N+1 is sent as soon as N's answer arrives, and N's answer is checked and
+    acknowledged while HQ applies N+1. So HQ sees the batches in order, one at a time, and
+    the checkpoint only ever moves to a batch HQ answered, in order: a failure anywhere
+    stops the push with the checkpoint at the last answered batch (a batch HQ applied but
+    whose answer was not acknowledged is sent again next time: HQ answers duplicate). A
+    single batch (the usual sync) is sent from this thread."""
     summary = summary if summary is not None else {"pushed": 0, "duplicates": 0,
                                                    "conflicts": 0, "rejected": 0,
                                                    "blobs": 0, "rejections": []}
     since = push_checkpoint(store)
-    in_flight = None  # (future answer or None, docs, until)
+    docs, until, more = outgoing(store, since, batch)
+    if until == since:
+        return summary
+    if not more:
+        payload = _prepare(client, blobs, docs, summary)
+        _acknowledge_batch(store, docs, until, lambda: _send_push(client, docs, payload),
+                           summary)
+        return summary
+    in_flight = None  # (future answer, docs, until) of the batch HQ is applying
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldkit-push") as sender:
         try:
             while True:
+                payload = _prepare(client, blobs, docs, summary)
+                answered = None
+                if in_flight is not None:  # wait for HQ, send the next batch, then check
+                    answer = in_flight[0].result()
+                    answered = (lambda: answer, in_flight[1], in_flight[2])
+                in_flight = (sender.submit(_send_push, client, docs, payload), docs, until)
+                if answered is not None:
+                    _acknowledge_batch(store, answered[1], answered[2], answered[0], summary)
+                if not more:
+                    break
+                since = until
                 docs, until, more = outgoing(store, since, batch)
                 if until == since:
                     break
-                payload = None
-                if docs:
-                    summary["blobs"] += upload_blobs(client, blobs, docs)
-                    payload = encode_push(docs)
-                _finish_push(store, in_flight, summary)
-                in_flight = (sender.submit(_send_push, client, docs, payload)
-                             if docs else None, docs, until)
-                since = until
-                if not more:
-                    break
-            _finish_push(store, in_flight, summary)
+            _acknowledge_batch(store, in_flight[1], in_flight[2], in_flight[0].result,
+                               summary)
             in_flight = None
         finally:
-            if in_flight is not None and in_flight[0] is not None:
+            if in_flight is not None:
                 in_flight[0].cancel()  # not sent yet: dropped; sent: its answer is ignored
     return summary
 
 
+def _prepare(client, blobs, docs, summary):
+    """Upload the batch's evidence files HQ lacks and encode the batch (None: empty)."""
+    if not docs:
+        return None
+    summary["blobs"] += upload_blobs(client, blobs, docs)
+    return encode_push(docs)
+
+
 def _send_push(client, docs, payload):
+    if not docs:
+        return None
     send = getattr(client, "push_encoded", None)
     return send(payload) if send is not None else client.push(docs)
 
 
-def _finish_push(store, in_flight, summary):
-    """Wait for HQ's answer to the batch in flight, check it and acknowledge it."""
-    if in_flight is None:
-        return
-    answer, docs, until = in_flight
-    if answer is None:  # nothing to send (every change came from HQ): just move on
+def _acknowledge_batch(store, docs, until, answer, summary):
+    """Check HQ's answer to a batch (``answer()`` waits for it) and acknowledge it. A batch
+    with nothing to send (every change came from HQ) just moves the checkpoint."""
+    if not docs:
         acknowledge(store, until)
         return
-    results = _check_answer(answer.result(), docs)
+    results = _check_answer(answer(), docs)
     _count(summary, results)
     acknowledge(store, until, results)
 
