@@ -178,9 +178,13 @@ def push_figure(ctx, engine, size, docs, timings, peaks, opened, open_peaks, pou
                                        PUSH_VS_DIRECT, direct and f"{direct:.1f}×"))
     if with_pouch:
         speedup = ratio(baselines.get("pouchdb"), fieldkit)
+        # What the target asks in terms of the direct insert: PouchDB ÷ 10 ÷ direct.
+        floor = ratio(ratio(baselines.get("pouchdb"), PUSH_VS_POUCH),
+                      baselines.get("direct_insert"))
+        measured = speedup and f"{speedup:.2f}×" + (
+            f" (the target means ≤ {floor:.2f}× the direct insert)" if floor else "")
         figure.checks.append(check_at_least(f"≥ {PUSH_VS_POUCH:g}× faster than PouchDB",
-                                            speedup, PUSH_VS_POUCH,
-                                            speedup and f"{speedup:.2f}×"))
+                                            speedup, PUSH_VS_POUCH, measured))
         if pouch_error:
             figure.note = pouch_error
     return figure
