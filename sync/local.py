@@ -125,7 +125,9 @@ def apply_pulled(store, docs, cursor=None):
 
 
 def pending_count(store):
-    """Local changes HQ has not acknowledged yet (and outbox versions)."""
-    changes = store.changes(push_checkpoint(store), None)
+    """Local changes HQ has not acknowledged yet (and outbox versions). Counted one
+    document at a time: a station with 100k unsent findings must not decode them all at
+    once (the field UI asks on every page of the inspections list)."""
+    changes = store.iter_changes(push_checkpoint(store))
     return sum(1 for doc in changes if not is_from_hq(doc)) + len(store.get_meta(OUTBOX, [])
                                                                  or [])

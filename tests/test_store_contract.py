@@ -148,6 +148,19 @@ def test_changes_page_through_since_and_limit(store):
     assert store.changes(since=store.last_seq()) == []
 
 
+def test_iter_changes_gives_what_changes_gives_one_at_a_time(store):
+    docs = [store.save(finding(item=f"3.{n}")) for n in range(7)]
+    store.save({**docs[2], "value": "no"})
+    since = docs[0]["_seq"]
+    assert list(store.iter_changes(since)) == store.changes(since, 100)
+    assert [d["item"] for d in store.iter_changes(since)] == [
+        "3.1", "3.3", "3.4", "3.5", "3.6", "3.2"]
+    assert list(store.iter_changes(store.last_seq())) == []
+    # The base implementation (pages of ``batch``), which stores may override.
+    from fieldkit.core.store.base import Store
+    assert list(Store.iter_changes(store, since, batch=2)) == store.changes(since, 100)
+
+
 def test_last_seq_starts_at_zero_and_only_grows(store):
     assert store.last_seq() == 0
     seqs = []

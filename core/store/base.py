@@ -36,6 +36,17 @@ class Store(ABC):
     def changes(self, since=0, limit=500):
         """Up to ``limit`` current documents whose ``_seq`` > ``since``, in ``_seq`` order."""
 
+    def iter_changes(self, since=0, batch=500):
+        """Every current document whose ``_seq`` > ``since``, in ``_seq`` order, one at a
+        time (read ``batch`` at a time here; stores that can do better override this), for
+        callers that must not hold them all at once."""
+        while True:
+            page = self.changes(since, batch)
+            yield from page
+            if len(page) < batch:
+                return
+            since = page[-1]["_seq"]
+
     @abstractmethod
     def last_seq(self):
         """The highest sequence number given so far (0 for an empty store)."""

@@ -4,8 +4,9 @@ Stock TinyDB rewrites its whole JSON file on every write, in place (slow, and a 
 it). Here the state lives in memory (``DocumentIndex``); each committed transaction is one
 checksummed, fsynced journal line (see ``journal.py``), and from time to time the whole state
 is written as a TinyDB snapshot, atomically (see ``snapshot.py``). Opening loads the snapshot
-and replays the journals after it. One process at a time (a lock file); one lock around every
-read-modify-write within the process.
+and replays the journals after it, a line at a time, so it never holds more than one document
+unpacked beside the packed ones (see ``packed.py``). One process at a time (a lock file); one
+lock around every read-modify-write within the process.
 
 Files in the store folder: ``snapshot.json`` (TinyDB), ``journal-NNNNNNNN.log``, ``store.lock``.
 With a ``cipher`` (an encrypted station, see ``crypto.py``) every journal line and the snapshot
@@ -20,10 +21,11 @@ from pathlib import Path
 
 from ..errors import StoreError
 from .files import atomic_write, fsync_directory
-from .index import IndexedStore
-from .journal import JournalWriter, journal_name, list_journals, read_journal
-from .snapshot import (FORMAT_VERSION, SNAPSHOT_NAME, build_tables, empty_tables, load_tables,
-                       write_snapshot)
+from .index import DocumentIndex, IndexedStore
+from .journal import JournalReader, JournalWriter, journal_name, list_journals
+from .packed import unpack_text
+from .snapshot import (FORMAT_VERSION, SNAPSHOT_NAME, NotInLayout, build_tables, empty_tables,
+                       open_snapshot, write_snapshot)
 
 try:
     import fcntl
@@ -81,18 +83,17 @@ class FieldStore(IndexedStore):
     def _open(self):
         snapshot_path = self.directory / SNAPSHOT_NAME
         journals = list_journals(self.directory)
-        loaded = load_tables(snapshot_path, self.cipher)
+        loaded = self._load_snapshot(snapshot_path)
         if loaded is None:
             if journals:
                 raise StoreError(f"The field store {self.directory} has journal files but no "
                                  f"{SNAPSHOT_NAME}; restore the store folder from a backup.")
-            version, first = FORMAT_VERSION, 1
+            first, version, streamed = 1, FORMAT_VERSION, True
         else:
-            header, docs, conflicts, meta, version = loaded
+            first, version, streamed = loaded
             if version < FORMAT_VERSION and journals:
                 raise StoreError(f"The field store {self.directory} has journal files beside a "
                                  f"version {version} snapshot; they cannot belong together.")
-            first = self._load(snapshot_path, header, docs, conflicts, meta)
 
         # Replay every journal the snapshot does not contain, oldest first.
         stale, torn, generation, entries = [], [], first, 0
@@ -100,11 +101,12 @@ class FieldStore(IndexedStore):
             if number < first:
                 stale.append(path)
                 continue
-            records, intact = read_journal(path, self.cipher)
-            self._replay(path, records)
-            generation, entries = number, len(records)
-            if intact < path.stat().st_size:
-                torn.append((path, intact))
+            reader = JournalReader(path, self.cipher)
+            for line, record in reader:
+                self._replay(path, line, record)
+            generation, entries = number, reader.entries
+            if reader.intact < path.stat().st_size:
+                torn.append((path, reader.intact))
 
         # Everything is readable: only now change files.
         for leftover in self.directory.glob("snapshot*.tmp-*"):
@@ -129,49 +131,68 @@ class FieldStore(IndexedStore):
                                      fsync=self.fsync, entries=entries, cipher=self.cipher)
         if self.fsync:
             fsync_directory(self.directory)
-        if self._compaction_needed(threshold=True):
+        if not streamed and version == FORMAT_VERSION:
+            self._start_compaction(self.background_compaction)  # rewrite it line by line
+        elif self._compaction_needed(threshold=True):
             self._start_compaction(self.background_compaction)
 
-    def _load(self, path, header, docs, conflicts, meta):
-        """Fill the index from snapshot tables; return the first journal to replay."""
-        index = self._index
+    def _load_snapshot(self, path):
+        """Fill the index from the snapshot: ``(first journal to replay, the format version
+        it is in, whether it is in the line layout)``, or None when there is none yet."""
         try:
-            index.load(docs)
-            for cid, doc in conflicts:
-                index.apply({"op": "conflict", "cid": cid, "doc": doc})
-            index.meta.update(meta)
-            index.last_seq = max(index.last_seq, int(header["last_seq"]))
-            index.next_conflict_id = max(index.next_conflict_id,
-                                         int(header["next_conflict_id"]))
-            return int(header["journal"])
-        except (StoreError, KeyError, TypeError, ValueError) as exc:
-            raise StoreError(f"The field store snapshot {path} is damaged ({exc}); it was left "
-                             f"as it is. Restore the store folder from a backup.") from None
+            return self._fill(path, open_snapshot(path, self.cipher))
+        except NotInLayout:  # it began in the line layout but strays from it: start over
+            self._index = DocumentIndex()
+            return self._fill(path, open_snapshot(path, self.cipher, whole=True))
+
+    def _fill(self, path, snapshot):
+        if snapshot is None:
+            return None
+        index = self._index
+        with snapshot:
+            try:
+                for seq, doc, text in snapshot.documents:
+                    index.load(seq, doc, text)
+                for cid, doc in snapshot.conflicts:
+                    index.apply({"op": "conflict", "cid": cid, "doc": doc})
+                index.meta.update(snapshot.meta)
+                header = snapshot.header
+                index.last_seq = max(index.last_seq, int(header["last_seq"]))
+                index.next_conflict_id = max(index.next_conflict_id,
+                                             int(header["next_conflict_id"]))
+                return int(header["journal"]), snapshot.version, snapshot.streamed
+            except (StoreError, KeyError, TypeError, ValueError) as exc:
+                raise StoreError(f"The field store snapshot {path} is damaged ({exc}); it was "
+                                 f"left as it is. Restore the store folder from a backup."
+                                 ) from None
 
     def _tables(self, generation):
-        """The snapshot tables of the current state (lock held)."""
+        """Snapshot tables of the current state (lock held), to write after the lock is
+        released: the documents come from copies of the packed lists, unpacked only as they
+        are written."""
         index = self._index
-        return build_tables(index.docs, index.conflicts, index.meta, index.last_seq,
+        seqs, packed = index.frozen()
+        docs = ((seq, unpack_text(doc)) for seq, doc in zip(seqs, packed) if doc is not None)
+        return build_tables(docs, index.conflicts, index.meta, index.last_seq,
                             index.next_conflict_id, generation)
 
-    def _replay(self, path, records):
+    def _replay(self, path, line, record):
         index = self._index
-        for line, record in records:
-            for op in record["ops"]:
-                try:
-                    if op.get("op") == "put" and op.get("seq") != index.last_seq + 1:
-                        raise StoreError(f"sequence number {op.get('seq')} where "
-                                         f"{index.last_seq + 1} was expected")
-                    index.apply(op)
-                except (StoreError, KeyError, TypeError, AttributeError) as exc:
-                    raise StoreError(
-                        f"The field store journal {path} cannot be replayed at line {line} "
-                        f"({exc}); restore the store folder from a backup.") from None
+        for op in record["ops"]:
+            try:
+                if op.get("op") == "put" and op.get("seq") != index.last_seq + 1:
+                    raise StoreError(f"sequence number {op.get('seq')} where "
+                                     f"{index.last_seq + 1} was expected")
+                index.apply(op)
+            except (StoreError, KeyError, TypeError, AttributeError) as exc:
+                raise StoreError(
+                    f"The field store journal {path} cannot be replayed at line {line} "
+                    f"({exc}); restore the store folder from a backup.") from None
 
     # --- durability ----------------------------------------------------------------------
 
-    def _commit(self, ops, texts):
-        self._writer.append([text or op for op, text in zip(ops, texts)])
+    def _commit(self, records):
+        self._writer.append(records)
 
     def _after_commit(self):
         if self._compaction_needed(threshold=True) and not self._compacting():
@@ -211,10 +232,8 @@ class FieldStore(IndexedStore):
 
     def _start_compaction(self, background):
         """Start a new journal, then write a snapshot of the state before it (lock held, no
-        transaction open). Stored dicts are never mutated, so shallow copies suffice."""
-        index = self._index
-        docs, conflicts, meta = dict(index.docs), dict(index.conflicts), dict(index.meta)
-        last_seq, next_conflict_id = index.last_seq, index.next_conflict_id
+        transaction open). Packed documents, conflicts and metadata values are never
+        mutated, so shallow copies suffice."""
         generation = self._writer.generation + 1
         try:
             writer = JournalWriter(self.directory / journal_name(generation), generation,
@@ -226,10 +245,10 @@ class FieldStore(IndexedStore):
                              f"is lost, the current journal still holds every change.") from exc
         self._writer.close()
         self._writer = writer
+        tables, count = self._tables(generation), len(self._index.ids)
 
         def write_out():
             started = time.perf_counter()
-            tables = build_tables(docs, conflicts, meta, last_seq, next_conflict_id, generation)
             write_snapshot(self.directory / SNAPSHOT_NAME, tables, fsync=self.fsync,
                            background=background, cipher=self.cipher)
             self._snapshot_generation = generation
@@ -238,7 +257,7 @@ class FieldStore(IndexedStore):
                     path.unlink()
             if self.fsync:
                 fsync_directory(self.directory)
-            self.last_compaction = {"documents": len(docs), "generation": generation,
+            self.last_compaction = {"documents": count, "generation": generation,
                                     "seconds": time.perf_counter() - started}
 
         if not background:

@@ -80,35 +80,39 @@ def decode_line(line, cipher=None):
     return record
 
 
-def read_journal(path, cipher=None):
-    """Read a journal: ``(records, intact_length)``.
+class JournalReader:
+    """Reads a journal a line at a time: iterating gives ``(line number, record)`` of the
+    intact lines, never the whole file at once. Afterwards ``entries`` is how many there were
+    and ``intact`` where a torn tail starts (the file length when there is none). A damaged
+    line followed by intact ones is a ``StoreError`` (the records before it were given)."""
 
-    ``records`` is ``[(line number, record), ...]``; ``intact_length`` is where a torn tail
-    starts (the file length when there is none). Raises ``StoreError`` when a damaged line is
-    followed by intact ones.
-    """
-    path = Path(path)
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    tail = lines.pop()  # what follows the last newline: empty unless the last write was torn
-    records, offset, damaged = [], 0, None
-    for number, line in enumerate(lines, 1):
-        record = decode_line(line, cipher)
-        if record is None:
-            if damaged is None:
-                damaged = (number, offset)
-        elif damaged is not None:
-            raise StoreError(
-                f"The field store journal {path} is damaged at line {damaged[0]} while later "
-                f"lines are intact, so fieldkit will not guess which changes are lost; restore "
-                f"the store folder from a backup, or move that journal file aside to open the "
-                f"store without the changes it holds.")
-        else:
-            records.append((number, record))
-        offset += len(line) + 1
-    if damaged is None and tail:
-        damaged = (len(lines) + 1, offset)
-    return records, (damaged[1] if damaged else len(data))
+    def __init__(self, path, cipher=None):
+        self.path = Path(path)
+        self.cipher = cipher
+        self.entries = 0
+        self.intact = None
+
+    def __iter__(self):
+        damaged, offset = None, 0  # the first line that is not intact: (number, offset)
+        with open(self.path, "rb") as journal:
+            for number, line in enumerate(journal, 1):
+                # A last line without its newline was never acknowledged, even if it decodes.
+                record = decode_line(line[:-1], self.cipher) if line.endswith(b"\n") else None
+                if record is None:
+                    if damaged is None:
+                        damaged = (number, offset)
+                elif damaged is not None:
+                    raise StoreError(
+                        f"The field store journal {self.path} is damaged at line {damaged[0]} "
+                        f"while later lines are intact, so fieldkit will not guess which "
+                        f"changes are lost; restore the store folder from a backup, or move "
+                        f"that journal file aside to open the store without the changes it "
+                        f"holds.")
+                else:
+                    self.entries += 1
+                    yield number, record
+                offset += len(line)
+        self.intact = damaged[1] if damaged else offset
 
 
 class JournalWriter:

@@ -1,7 +1,8 @@
 """The in-memory store: the reference implementation of ``Store`` (tests, previews, tools).
 
-Dicts behind one ``threading.RLock``; ``transaction()`` holds the lock and undoes its writes
-if the block raises. Nothing is kept after the process ends.
+The same in-memory index as the field store (packed documents, see ``index.py``) behind one
+``threading.RLock``; ``transaction()`` holds the lock and undoes its writes if the block
+raises. Nothing is kept after the process ends.
 """
 
 from .index import IndexedStore
