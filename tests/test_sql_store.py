@@ -122,6 +122,68 @@ def test_without_create_an_empty_database_is_refused(url):
         SQLStore(url, create=False)
 
 
+def test_report_columns_are_computed_as_the_code_describes_them(url):
+    """Migration 0004's generated columns: the expressions in the database are the ones
+    ``sql_schema`` declares (the drift check above compares names and types only)."""
+    from fieldkit.core.store.sql_schema import GENERATED
+    store = open_store(url)
+    try:
+        dialect = store.engine.dialect
+        with store.engine.connect() as connection:
+            if store.dialect == "postgresql":
+                found = {c["name"]: c["computed"]["sqltext"]
+                         for c in sa.inspect(connection).get_columns("documents")
+                         if c.get("computed")}
+            else:
+                table_sql = connection.execute(sa.text(
+                    "SELECT sql FROM sqlite_master WHERE name = 'documents'")).scalar_one()
+        for column in GENERATED:
+            declared = str(column.computed.sqltext.compile(dialect=dialect))
+            if store.dialect == "postgresql":
+                assert found[column.name] == declared
+            else:
+                assert f"{column.name} {column.type} GENERATED ALWAYS AS ({declared})" \
+                    in table_sql
+    finally:
+        store.close()
+
+
+def test_report_columns_go_down_and_up_again_with_the_documents_kept(url):
+    from alembic import command
+    store = open_store(url)
+    saved = store.save({"type": "finding", "item": "BA01", "value": 3, "flagged": True})
+    store.close()
+
+    def columns():
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as connection:
+                inspector = sa.inspect(connection)
+                return ({c["name"] for c in inspector.get_columns("documents")},
+                        {i["name"] for i in inspector.get_indexes("documents")})
+        finally:
+            engine.dispose()
+
+    command.downgrade(alembic_config(url), "0003_hq_security")
+    names, indexes = columns()
+    assert not {"item", "value_text", "flagged", "date"} & names
+    assert "ix_documents_inspection_date" not in indexes
+    command.upgrade(alembic_config(url), "head")
+    names, indexes = columns()
+    assert {"item", "value_text", "flagged", "date"} <= names
+    assert "ix_documents_inspection_date" in indexes
+    store = open_store(url)
+    try:
+        assert store.get(saved["id"]) == saved
+        with store.connection() as connection:
+            row = connection.execute(sa.text(
+                "SELECT item, value_text, flagged FROM documents WHERE id = :id"),
+                {"id": saved["id"]}).one()
+        assert (row.item, row.value_text, bool(row.flagged)) == ("BA01", "3", True)
+    finally:
+        store.close()
+
+
 # --- several processes at once ------------------------------------------------------------
 
 WRITER = """

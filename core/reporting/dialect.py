@@ -1,6 +1,6 @@
-"""SQL on JSON document bodies, the same on SQLite and PostgreSQL: field extraction
-(``->>``/``#>>`` there, ``json_extract`` here), JSON types, dates, and a checklist's skip
-rule (``show_when``) as an SQL condition."""
+"""SQL that differs between SQLite and PostgreSQL: JSON field extraction (``->>``/``#>>``
+there, ``json_extract`` here), bit masks, and a checklist's skip rule (``show_when``) as an
+SQL condition. Dates are ISO text and compare as text on both engines."""
 
 import sqlalchemy as sa
 
@@ -8,8 +8,8 @@ from ..errors import StoreError
 
 
 class Json:
-    """JSON fields of a document body as SQL expressions, the same on SQLite and PostgreSQL
-    (``->>`` / ``#>>`` there, ``json_extract`` here)."""
+    """A report statement's SQL that differs by engine: JSON fields of a document body
+    (``->>`` / ``#>>`` on PostgreSQL, ``json_extract`` on SQLite), bit masks."""
 
     def __init__(self, dialect):
         if dialect not in ("sqlite", "postgresql"):
@@ -20,10 +20,6 @@ class Json:
         """A field as text (NULL when missing or JSON null)."""
         return column[path[0] if len(path) == 1 else tuple(path)].as_string()
 
-    def flag(self, column, key):
-        """A JSON boolean as an SQL boolean; missing or null count as false."""
-        return sa.func.coalesce(column[key].as_boolean(), sa.false())
-
     def kind(self, column, key):
         """The JSON type of a field: "number", "string", or something else."""
         if self.postgres:
@@ -32,18 +28,16 @@ class Json:
         return sa.case((kind.in_(("integer", "real")), "number"), (kind == "text", "string"),
                        else_=kind)
 
-    def date(self, column, *path):
-        """An ISO date field, comparable with ``day`` (see ``day``)."""
-        text = self.text(column, *path)
-        return sa.cast(text, sa.Date) if self.postgres else text
-
-    def day(self, value):
-        """A Python date as the other side of a comparison with ``date``."""
-        return value if self.postgres else value.isoformat()
-
     def ordered(self, expression):
         """Text compared by code point, as Python compares strings."""
         return expression.collate("C") if self.postgres else expression
+
+    def any_bits(self, bit):
+        """Aggregate: the OR of ``bit`` (one power of two, or NULL, per row). SQLite has no
+        ``bit_or``; there the sum of the DISTINCT powers of two is the same number."""
+        if self.postgres:
+            return sa.func.bit_or(bit)
+        return sa.func.sum(sa.distinct(bit))
 
 
 def is_true(expression):
@@ -56,14 +50,14 @@ def live(table, type_):
     return sa.and_(table.c.type == type_, table.c.deleted == sa.false())
 
 
-def skip_rule(rule, dependency, j):
-    """A ``show_when`` rule (``core.rules.test``) on the controlling answer, in SQL."""
+def skip_rule(rule, value_text, value_type, j):
+    """A ``show_when`` rule (``core.rules.test``) in SQL, on the controlling answer: its
+    value as text (the ``value_text`` column) and its JSON type (``Json.kind``)."""
     op, expected = rule["op"], rule.get("value")
-    present = dependency.c.value_text.isnot(None)
-    num_value = sa.case((dependency.c.value_type == "number",
-                         sa.cast(dependency.c.value_text, sa.Float)), else_=sa.null())
-    str_value = sa.case((dependency.c.value_type == "string", dependency.c.value_text),
+    present = value_text.isnot(None)
+    num_value = sa.case((value_type == "number", sa.cast(value_text, sa.Float)),
                         else_=sa.null())
+    str_value = sa.case((value_type == "string", value_text), else_=sa.null())
 
     def equals(value):
         if isinstance(value, bool) or value is None:

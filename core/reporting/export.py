@@ -64,7 +64,7 @@ def build_export(store, units=None, filters=None, checklists=None):
     filters = filters or Filters()
     queries = ReportQueries(store, checklists)
     rows_of_items, _ = queries.item_rows()
-    texts = {(cid, ver, item): text for cid, ver, item, _t, _a, _w, text, _s, _k in rows_of_items}
+    texts = {(row.cid, row.ver, row.item): row.text for row in rows_of_items}
     names = _Names(units)
     rows = []
     with queries.stream(queries.finding_rows(filters)) as result:

@@ -1,7 +1,10 @@
 """The SQL behind every report: the inspections in scope, the item table of the pinned
-checklists, and the aggregations (scores, flags, recommendations, counts); JSON extraction
-per dialect is in ``dialect.py``. Everything is SQLAlchemy Core on the ``documents`` table, for SQLite and PostgreSQL;
-no Python loop ever walks the findings.
+checklists, and the aggregations (scores, flags, recommendations, counts); what differs per
+dialect is in ``dialect.py``, the per-inspection scores in ``scores.py``. Everything is
+SQLAlchemy Core on the ``documents`` table, for SQLite and PostgreSQL; no Python loop ever
+walks the findings. The fields reports filter and group on are read from the table's
+generated columns (``item``, ``value_text``, ``flagged``, ``status``, ``date`` …; see
+``core.store.sql_schema``), the rest from the JSON bodies of the few rows that need them.
 
 Scores follow ``core.scoring`` exactly: an item scores 1 (yes), 0.5 (partial), 0 (no) for
 yes/no items and 0 if flagged else 1 for the others; "na" and unanswered items are left
@@ -12,6 +15,7 @@ weights, themes and skip rules come from the pinned checklist versions (the ``ch
 documents), joined in as a small ``VALUES`` table.
 """
 
+from collections import namedtuple
 from contextlib import contextmanager
 from datetime import date
 
@@ -20,8 +24,9 @@ import sqlalchemy as sa
 from ..checklists import version_key
 from ..errors import StoreError
 from ..store.sql import documents
-from .dialect import Json, is_true as _is, live as _live, skip_rule
+from .dialect import Json, is_true as _is, live as _live
 from .filters import Filters
+from .scores import MASK_BITS, InspectionScores
 
 _DONE = ("done", "cancelled")
 REC_STATUSES = ("open", "in_progress", "done", "cancelled")
@@ -41,10 +46,21 @@ PARTS = {
 TEXT_SLOTS = max(len(texts) for texts, _ in PARTS.values())
 NUMBER_SLOTS = max(len(numbers) for _, numbers in PARTS.values())
 FLOAT_FIELDS = {"score_sum"}
-# PostgreSQL cannot estimate how many rows a filter on JSON fields keeps (it guesses a
-# handful), and then plans nested loops that rescan tens of thousands of rows per row. For
-# report statements only: hash joins, and room for them in memory.
-PG_SETTINGS = {"enable_nestloop": "off", "work_mem": "64MB"}
+# PostgreSQL underestimates how many inspections a scope keeps (type, status and date are
+# correlated; it guesses a few hundred of 77,000), and then plans nested loops that rescan
+# tens of thousands of rows per row, or sorts where hashing is cheaper. For report
+# statements only: hash joins and aggregates, and room for them in memory. No JIT: the
+# plan types switched off here inflate the cost estimates past its thresholds, and then
+# compiling took seconds, longer than the statement.
+PG_SETTINGS = {"enable_nestloop": "off", "enable_sort": "off", "work_mem": "64MB",
+               "jit": "off"}
+# One item of a known checklist version. For ``scores.py``: ``slot`` is its position in the
+# version (its bit in the answered/flagged masks is ``bit`` of mask number ``mask``);
+# ``bucket`` is the sum its points go to: its theme's (the index in the sorted themes), or
+# its own when it has a skip rule (after the themes, by rule key); ``control`` is the index
+# of its code among the items skip rules depend on, when one in its version does (else None).
+ItemRow = namedtuple("ItemRow", "cid ver item theme atype weight text show_item show_key "
+                                "slot mask bit bucket control")
 
 
 class ReportQueries:
@@ -87,20 +103,23 @@ class ReportQueries:
 
     # --- the inspections in scope --------------------------------------------------------
 
-    def inspections(self, filters=None, self_assessment=False, name="i"):
-        """A CTE of the live inspections that ``filters`` select, their JSON read into
-        columns; ``self_assessment`` True/False keeps only self-assessments / team
-        inspections, None keeps both."""
+    def inspections(self, filters=None, self_assessment=False, name="i", materialized=True):
+        """A CTE of the live inspections that ``filters`` select, their fields as columns
+        (the table's generated columns; the unit and province read from the JSON);
+        ``self_assessment`` True/False keeps only self-assessments / team inspections, None
+        keeps both. ``materialized`` False: a plain subquery instead, which PostgreSQL can
+        scan in parallel inside a bigger plan, reading only the columns used (from the
+        inspection date index alone, where the table's visibility map allows)."""
         filters = filters or Filters()
         j, i = self.json, documents.alias(f"{name}_doc")
         body = i.c.body
         columns = [
             i.c.id.label("id"), i.c.province_code.label("province_code"),
             i.c.campaign_id.label("campaign_id"),
-            j.text(body, "date").label("date"), j.text(body, "status").label("status"),
-            j.flag(body, "self_assessment").label("self_assessment"),
-            j.text(body, "checklist", "id").label("checklist_id"),
-            j.text(body, "checklist", "version").label("checklist_version"),
+            i.c.date.label("date"), i.c.status.label("status"),
+            i.c.self_assessment.label("self_assessment"),
+            i.c.pinned_checklist.label("checklist_id"),
+            i.c.pinned_version.label("checklist_version"),
             j.text(body, "unit", "era").label("unit_era"),
             j.text(body, "unit", "code").label("unit_code"),
             j.text(body, "unit", "name").label("unit_label"),
@@ -116,21 +135,21 @@ class ReportQueries:
             query = query.where(i.c.campaign_id == filters.campaign)
         if filters.province:
             query = query.where(i.c.province_code == filters.province)
-        if filters.period:
-            when = j.date(body, "date")
-            query = query.where(when >= j.day(filters.period.start),
-                                when <= j.day(filters.period.end))
+        if filters.period:  # ISO dates compare as text (and the date index serves the range)
+            query = query.where(i.c.date >= filters.period.start.isoformat(),
+                                i.c.date <= filters.period.end.isoformat())
         if filters.statuses:
-            query = query.where(j.text(body, "status").in_(filters.statuses))
+            query = query.where(i.c.status.in_(filters.statuses))
         if self_assessment is not None:
-            flag = j.flag(body, "self_assessment")
-            query = query.where(flag if self_assessment else sa.not_(flag))
-        return self._narrow(query, name)
+            own = _is(i.c.self_assessment)
+            query = query.where(own if self_assessment else sa.not_(own))
+        return self.narrow(query, name) if materialized else query.subquery(name)
 
-    def _narrow(self, query, name):
-        """A CTE of extracted scalar columns. On PostgreSQL it is MATERIALIZED: the JSON is
-        read once, early, and only narrow rows flow into joins and sorts (the planner cannot
-        estimate JSON filters and would otherwise drag whole bodies through nested loops)."""
+    def narrow(self, query, name):
+        """A CTE of scalar columns that several parts of a statement read. On PostgreSQL it
+        is MATERIALIZED: computed once (the JSON read once), and only narrow rows flow into
+        joins (the planner misjudges how many rows a scope keeps and would otherwise drag
+        whole bodies through its plans)."""
         cte = query.cte(name)
         return cte.prefix_with("MATERIALIZED") if self.json.postgres else cte
 
@@ -156,26 +175,39 @@ class ReportQueries:
         return known
 
     def item_rows(self):
-        """One row per item of every known checklist version (a few hundred rows), oldest
-        version first, and the skip rules by key. Built once per ``ReportQueries``."""
+        """One ``ItemRow`` per item of every known checklist version (a few hundred rows),
+        oldest version first, and the skip rules by key. Built once per ``ReportQueries``."""
         if self._items is None:
             rows, rules = [], {}
             known = self.known_checklists()
+            themes = sorted({item["theme"] for checklist in known.values()
+                             for item in checklist.items})
+            controls = sorted({item["show_when"]["item"] for checklist in known.values()
+                               for item in checklist.items if item.get("show_when")})
             for key in sorted(known, key=lambda k: (k[0], version_key(k[1]))):
-                for item in known[key].items:
+                items = known[key].items
+                controlling = {item["show_when"]["item"] for item in items
+                               if item.get("show_when")}
+                for slot, item in enumerate(items):
                     rule = item.get("show_when")
                     rule_key = None
                     if rule:
                         rule_key = len(rules) + 1
                         rules[rule_key] = rule
-                    rows.append((key[0], key[1], item["code"], item["theme"],
-                                 item["answer"]["type"], float(item["weight"]),
-                                 item["text"]["vi"], rule["item"] if rule else None, rule_key))
+                    rows.append(ItemRow(
+                        key[0], key[1], item["code"], item["theme"], item["answer"]["type"],
+                        float(item["weight"]), item["text"]["vi"],
+                        rule["item"] if rule else None, rule_key, slot, slot // MASK_BITS,
+                        1 << slot % MASK_BITS,
+                        len(themes) + rule_key - 1 if rule else themes.index(item["theme"]),
+                        controls.index(item["code"]) if item["code"] in controlling else None))
             self._items = (rows, rules)
         return self._items
 
     def items_table(self):
-        """The item rows as a ``VALUES`` CTE (one object, reused by every statement)."""
+        """The item rows as a ``VALUES`` CTE (one object, reused by every statement). On
+        PostgreSQL NOT MATERIALIZED: a shared CTE would keep the joins that read it out of
+        parallel workers; the VALUES list is small enough to repeat."""
         if self._items_cte is None:
             self._items_cte = self._make_items_table()
         return None if self._items_cte is False else self._items_cte
@@ -188,94 +220,52 @@ class ReportQueries:
                    sa.column("item", sa.Text), sa.column("theme", sa.Text),
                    sa.column("atype", sa.Text), sa.column("weight", sa.Float),
                    sa.column("text", sa.Text), sa.column("show_item", sa.Text),
-                   sa.column("show_key", sa.Integer))
-        return sa.values(*columns, name="items").data(rows).cte("items")
+                   sa.column("show_key", sa.Integer), sa.column("slot", sa.Integer),
+                   sa.column("mask", sa.Integer), sa.column("bit", sa.BigInteger),
+                   sa.column("bucket", sa.Integer), sa.column("control", sa.Integer))
+        items = sa.values(*columns, name="items").data(rows).cte("items")
+        return items.prefix_with("NOT MATERIALIZED") if self.json.postgres else items
 
-    # --- findings, scored ----------------------------------------------------------------
+    # --- scores per inspection --------------------------------------------------------------
 
-    def scored(self, filters=None, self_assessment=False, i=None):
-        """A CTE with one narrow row per live finding of the inspections in scope (``i``,
-        or those ``filters`` select) whose item its checklist version knows: inspection,
-        checklist, self-assessment, item, theme, weight, points (NULL when it does not
-        count), flagged, answered and shown (the item's skip logic, tested against the
-        controlling item's answer). The findings' JSON is read once, here. Returns
-        ``(scored, i)``, or None when no checklist is known."""
-        items = self.items_table()
-        if items is None:
+    def scores(self, filters=None, i=None):
+        """The per-inspection scores (``scores.InspectionScores``) of the inspections
+        ``filters`` select (``i``, if given, is their CTE), self-assessments included; None
+        when no checklist is known."""
+        if self.items_table() is None:
             return None
-        j = self.json
-        i = i if i is not None else self.inspections(filters, self_assessment)
-        f = documents.alias("f_doc")
-        _, rules = self.item_rows()
-        codes = sorted({r["item"] for r in rules.values()})
-        item = j.text(f.c.body, "item")
-        columns = [f.c.inspection_id.label("inspection_id"), i.c.checklist_id,
-                   i.c.checklist_version, i.c.self_assessment, item.label("item"),
-                   j.text(f.c.body, "value").label("value_text"),
-                   j.flag(f.c.body, "flagged").label("flagged")]
-        if codes:  # the JSON type of a value matters to skip rules only
-            columns.append(sa.case((item.in_(codes), j.kind(f.c.body, "value")),
-                                   else_=sa.null()).label("value_type"))
-        found = self._narrow(sa.select(*columns)
-                             .select_from(f.join(i, f.c.inspection_id == i.c.id))
-                             .where(_live(f, "finding")), "found")
-        value = found.c.value_text
-        from_ = found.join(items, sa.and_(items.c.cid == found.c.checklist_id,
-                                          items.c.ver == found.c.checklist_version,
-                                          items.c.item == found.c.item))
-        shown = sa.true()
-        if rules:
-            dependency = (sa.select(found.c.inspection_id, found.c.item, found.c.value_text,
-                                    found.c.value_type)
-                          .where(found.c.item.in_(codes)).subquery("dep"))
-            from_ = from_.outerjoin(dependency, sa.and_(
-                dependency.c.inspection_id == found.c.inspection_id,
-                dependency.c.item == items.c.show_item))
-            shown = sa.case((items.c.show_key.is_(None), sa.true()),
-                            *[(items.c.show_key == key, skip_rule(rule, dependency, j))
-                              for key, rule in rules.items()], else_=sa.true())
-        points = sa.case(
-            (items.c.atype == "yes_no",
-             sa.case((value == "yes", 1.0), (value == "partial", 0.5), (value == "no", 0.0),
-                     else_=sa.null())),
-            (value.is_(None), sa.null()),
-            (found.c.flagged, 0.0),
-            else_=1.0)
-        query = sa.select(
-            found.c.inspection_id, found.c.checklist_id, found.c.self_assessment,
-            found.c.item, items.c.theme, items.c.weight,
-            sa.case((items.c.weight > 0, points), else_=sa.null()).label("points"),
-            found.c.flagged, value.isnot(None).label("answered"), shown.label("shown"),
-        ).select_from(from_)
-        return self._narrow(query, "scored"), i
-
-    def _per_inspection(self, scored, theme=None):
-        """Per inspection and theme: the weighted points and the weight of counted items."""
-        query = (sa.select(scored.c.inspection_id, scored.c.theme,
-                           sa.func.sum(scored.c.weight * scored.c.points).label("points"),
-                           sa.func.sum(scored.c.weight).label("weight"))
-                 .where(scored.c.points.isnot(None), _is(scored.c.shown))
-                 .group_by(scored.c.inspection_id, scored.c.theme))
-        return query.where(scored.c.theme == theme) if theme else query
+        scope = self.inspections(filters, self_assessment=None, name="scope",
+                                 materialized=False)
+        i = i if i is not None else self.inspections(filters, self_assessment=None)
+        return InspectionScores(self, scope, i)
 
     def inspection_theme_scores(self, filters=None, self_assessment=False, overall=False):
         """Per inspection and theme (or overall): score 0–100 (unrounded) and weight."""
-        built = self.scored(filters, self_assessment)
-        if built is None:
+        scores = self.scores(filters)
+        if scores is None:
             return None
-        scored, i = built
-        per = self._per_inspection(scored, None if overall else
-                                   (filters.theme if filters else None)).subquery("per")
-        keys = [per.c.inspection_id] + ([] if overall else [per.c.theme])
-        summed = (sa.select(*keys, sa.func.sum(per.c.points).label("points"),
-                            sa.func.sum(per.c.weight).label("weight"))
-                  .group_by(*keys).subquery("summed"))
-        return (sa.select(summed.c.inspection_id, i.c.province_code, i.c.checklist_id,
-                          i.c.self_assessment, *([] if overall else [summed.c.theme]),
-                          (100.0 * summed.c.points / summed.c.weight).label("score"),
-                          summed.c.weight)
-                .select_from(summed.join(i, summed.c.inspection_id == i.c.id))
-                .where(summed.c.weight > 0))
+        theme = filters.theme if filters else None
+        names = [None] if overall else [theme] if theme else scores.themes
+        known = [name for name in names if name is None or name in scores.themes]
+        parts = [self._inspection_scores(scores, name, self_assessment)
+                 for name in known or scores.themes[:1]]
+        if not known:  # a theme no known checklist has: no rows
+            parts = [parts[0].where(sa.false())]
+        return parts[0] if len(parts) == 1 else sa.union_all(*parts)
+
+    @staticmethod
+    def _inspection_scores(scores, theme, self_assessment):
+        t = scores.table.c
+        points, weight = scores.points(theme), scores.weight(theme)
+        query = (sa.select(t.id.label("inspection_id"), t.province_code, t.checklist_id,
+                           t.self_assessment,
+                           *([] if theme is None else [sa.literal(theme, sa.Text).label("theme")]),
+                           (100.0 * points / weight).label("score"), weight.label("weight"))
+                 .where(weight > 0))
+        if self_assessment is not None:
+            own = _is(t.self_assessment)
+            query = query.where(own if self_assessment else sa.not_(own))
+        return query
 
     # --- one statement, many answers -------------------------------------------------------
     #
@@ -299,46 +289,34 @@ class ReportQueries:
         return slots
 
     def _finding_branches(self, filters, i):
-        built = self.scored(filters, i=i)
-        if built is None:
+        """``themes``, ``overall`` and ``items`` from the per-inspection scores."""
+        scores = self.scores(filters, i)
+        if scores is None:
             return []
-        scored, _ = built
+        t = scores.table.c
+        own = sa.case((_is(t.self_assessment), 1), else_=0)
         theme = filters.theme if filters else None
-        per_theme = self._narrow(self._per_inspection(scored), "per_theme")
-        per_overall = (sa.select(per_theme.c.inspection_id,
-                                 sa.func.sum(per_theme.c.points).label("points"),
-                                 sa.func.sum(per_theme.c.weight).label("weight"))
-                       .group_by(per_theme.c.inspection_id).subquery("per_overall"))
-        own = sa.case((_is(i.c.self_assessment), 1), else_=0)
 
-        def scores(per, part):
-            has_theme = part == "themes"
-            query = (sa.select(*self._branch(
-                        part, i.c.province_code, checklist_id=i.c.checklist_id,
-                        theme=per.c.theme if has_theme else None, self_assessment=own,
-                        inspections=sa.func.count(),
-                        score_sum=sa.func.sum(100.0 * per.c.points / per.c.weight)))
-                     .select_from(per.join(i, per.c.inspection_id == i.c.id))
-                     .where(per.c.weight > 0)
-                     .group_by(i.c.province_code, i.c.checklist_id, i.c.self_assessment,
-                               *([per.c.theme] if has_theme else [])))
-            return query.where(per.c.theme == theme) if has_theme and theme else query
+        def score_groups(part, name=None):
+            points, weight = scores.points(name), scores.weight(name)
+            return (sa.select(*self._branch(
+                        part, t.province_code, checklist_id=t.checklist_id,
+                        theme=None if name is None else sa.literal(name, sa.Text),
+                        self_assessment=own, inspections=sa.func.count(),
+                        score_sum=sa.func.sum(100.0 * points / weight)))
+                    .where(weight > 0)
+                    .group_by(t.province_code, t.checklist_id, t.self_assessment))
 
-        flagged = sa.func.sum(sa.case((_is(scored.c.flagged), 1), else_=0))
-        items = (sa.select(*self._branch(
-                    "items", checklist_id=scored.c.checklist_id, item=scored.c.item,
-                    theme=sa.func.max(scored.c.theme), flagged=flagged,
-                    answered=sa.func.count()))
-                 .where(sa.not_(_is(scored.c.self_assessment)), _is(scored.c.answered),
-                        _is(scored.c.shown))
-                 .group_by(scored.c.checklist_id, scored.c.item))
-        if theme:
-            items = items.where(scored.c.theme == theme)
-        return [scores(per_theme, "themes"), scores(per_overall, "overall"), items]
+        items = scores.item_counts(theme).subquery("item_counts")
+        return ([score_groups("themes", name) for name in ([theme] if theme else scores.themes)
+                 if name in scores.themes]
+                + [score_groups("overall"),
+                   sa.select(*self._branch("items", checklist_id=items.c.checklist_id,
+                                           item=items.c.item, theme=items.c.theme,
+                                           flagged=items.c.flagged,
+                                           answered=items.c.answered))])
 
-    def _inspection_branches(self, i, as_of):
-        j = self.json
-
+    def _inspection_branches(self, i, r):
         def count(condition):
             return sa.func.sum(sa.case((condition, 1), else_=0))
 
@@ -358,29 +336,34 @@ class ReportQueries:
                                            province_name=i.c.province_name))
                    .group_by(i.c.province_code, i.c.province_era, i.c.legacy_code,
                              i.c.province_name))
-        r = documents.alias("r_doc")
-        status, due = j.text(r.c.body, "status"), j.date(r.c.body, "due")
-        overdue = sa.and_(status.notin_(_DONE), due.isnot(None), due < j.day(as_of))
         recommendations = (
-            sa.select(*self._branch("recommendations", i.c.province_code,
-                                    total=sa.func.count(), overdue=count(overdue),
-                                    **{s: count(status == s) for s in REC_STATUSES}))
-            .select_from(r.join(i, r.c.inspection_id == i.c.id))
-            .where(_live(r, "recommendation")).group_by(i.c.province_code))
+            sa.select(*self._branch("recommendations", r.c.province_code,
+                                    total=sa.func.count(), overdue=count(_is(r.c.overdue)),
+                                    **{s: count(r.c.status == s) for s in REC_STATUSES}))
+            .group_by(r.c.province_code))
         return [counts, units, origins, recommendations]
 
-    def _overdue_branch(self, i, as_of, limit):
-        j, r = self.json, documents.alias("o_doc")
-        status, due = j.text(r.c.body, "status"), j.date(r.c.body, "due")
-        first = (sa.select(r.c.id, j.text(r.c.body, "text").label("text"),
-                           j.text(r.c.body, "responsible").label("responsible"),
-                           j.text(r.c.body, "due").label("due"), status.label("status"),
-                           i.c.province_code, i.c.unit_label, i.c.unit_name,
-                           i.c.province_name, i.c.id.label("inspection_id"))
-                 .select_from(r.join(i, r.c.inspection_id == i.c.id))
-                 .where(_live(r, "recommendation"), status.notin_(_DONE), due.isnot(None),
-                        due < j.day(as_of))
-                 .order_by(j.text(r.c.body, "due"), r.c.id).limit(limit).subquery("first"))
+    def recommendations(self, i, as_of):
+        """A CTE of the live recommendations of the inspections ``i``, with their
+        inspection's place, and ``overdue``: due before ``as_of``, neither done nor
+        cancelled."""
+        j, r = self.json, documents.alias("r_doc")
+        due = j.text(r.c.body, "due")
+        overdue = sa.and_(r.c.status.notin_(_DONE), due.isnot(None),
+                          due < as_of.isoformat())
+        return self.narrow(
+            sa.select(r.c.id, r.c.status, due.label("due"),
+                      sa.func.coalesce(overdue, sa.false()).label("overdue"),
+                      j.text(r.c.body, "text").label("text"),
+                      j.text(r.c.body, "responsible").label("responsible"),
+                      i.c.province_code, i.c.unit_label, i.c.unit_name, i.c.province_name,
+                      i.c.id.label("inspection_id"))
+            .select_from(r.join(i, r.c.inspection_id == i.c.id))
+            .where(_live(r, "recommendation")), "recs")
+
+    def _overdue_branch(self, r, limit):
+        first = (sa.select(r).where(_is(r.c.overdue)).order_by(r.c.due, r.c.id).limit(limit)
+                 .subquery("first"))
         return sa.select(*self._branch("overdue", first.c.province_code, **{
             name: first.c[name] for name in PARTS["overdue"][0]}))
 
@@ -407,8 +390,8 @@ class ReportQueries:
                 entry[name] = (float(value or 0) if name in FLOAT_FIELDS else
                                bool(value) if name == "self_assessment" else int(value or 0))
             result[row["part"]].append(entry)
-        texts = {(cid, code): text for cid, _v, code, _t, _a, _w, text, _s, _k
-                 in self.item_rows()[0]}  # versions come oldest first: the newest wording
+        # Versions come oldest first: the newest wording wins.
+        texts = {(row.cid, row.item): row.text for row in self.item_rows()[0]}
         for entry in result["items"]:
             entry["text"] = texts.get((entry["checklist_id"], entry["item"]), "")
         result["items"] = sorted((e for e in result["items"] if e["flagged"]),
@@ -421,19 +404,18 @@ class ReportQueries:
     def summary_rows(self, filters=None, as_of=None, overdue_limit=100):
         """Every figure of a summary in ONE statement (a pass over the inspections in scope,
         one over their findings, one over their recommendations): the parts of ``PARTS``."""
-        as_of = as_of or date.today()
         i = self.inspections(filters, self_assessment=None)
+        r = self.recommendations(i, as_of or date.today())
         return self._collect(self._finding_branches(filters, i)
-                             + self._inspection_branches(i, as_of)
-                             + [self._overdue_branch(i, as_of, overdue_limit),
-                                self._missing_branch(i)])
+                             + self._inspection_branches(i, r)
+                             + [self._overdue_branch(r, overdue_limit), self._missing_branch(i)])
 
     def finding_aggregates(self, filters=None):
         """``themes`` and ``overall`` (sums and counts of inspection scores per province,
         checklist and self-assessment, and theme) and ``items`` (flag counts per item of
         the team inspections)."""
-        i = self.inspections(filters, self_assessment=None)
-        branches = self._finding_branches(filters, i)
+        branches = self._finding_branches(filters, self.inspections(filters,
+                                                                    self_assessment=None))
         return self._collect(branches) if branches else {p: [] for p in PARTS}
 
     def inspection_aggregates(self, filters=None, as_of=None):
@@ -442,7 +424,8 @@ class ReportQueries:
         roll-up code) and ``recommendations`` (by status; overdue: due before ``as_of``,
         neither done nor cancelled)."""
         i = self.inspections(filters, self_assessment=None)
-        return self._collect(self._inspection_branches(i, as_of or date.today()))
+        r = self.recommendations(i, as_of or date.today())
+        return self._collect(self._inspection_branches(i, r))
 
     def theme_score_groups(self, filters=None, self_assessment=None, overall=False):
         rows = self.finding_aggregates(filters)["overall" if overall else "themes"]
@@ -466,7 +449,8 @@ class ReportQueries:
 
     def overdue_recommendations(self, filters=None, as_of=None, limit=50):
         i = self.inspections(filters, self_assessment=None)
-        return self._collect([self._overdue_branch(i, as_of or date.today(), limit)])["overdue"]
+        r = self.recommendations(i, as_of or date.today())
+        return self._collect([self._overdue_branch(r, limit)])["overdue"]
 
     def scope_options(self):
         """What the data holds, for filter menus: current province codes and years."""
@@ -486,12 +470,10 @@ class ReportQueries:
         (self-assessments included), ordered by inspection date, inspection and item."""
         j, f = self.json, documents.alias("f")
         i = self.inspections(filters, self_assessment=None)
-        query = (sa.select(i, j.text(f.c.body, "item").label("item"),
-                           j.text(f.c.body, "theme").label("theme"),
-                           f.c.body["value"].label("value"),
-                           j.flag(f.c.body, "flagged").label("flagged"),
+        query = (sa.select(i, f.c.item, j.text(f.c.body, "theme").label("theme"),
+                           f.c.body["value"].label("value"), f.c.flagged,
                            j.text(f.c.body, "note").label("note"))
                  .select_from(f.join(i, f.c.inspection_id == i.c.id))
                  .where(_live(f, "finding"))
-                 .order_by(i.c.date, i.c.id, j.text(f.c.body, "item")))
+                 .order_by(i.c.date, i.c.id, f.c.item))
         return query

@@ -13,6 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -21,6 +23,63 @@ JSON_BODY = sa.JSON().with_variant(JSONB(), "postgresql")
 # The schema as the code reads it; the migrations are the source of truth for the database
 # (a test checks that the two agree).
 metadata = sa.MetaData()
+
+
+class BodyField(sa.sql.expression.ColumnElement):
+    """The SQL of a generated column read from ``body``, written per engine (PostgreSQL's as
+    it reports the expression back, so that the schema check compares like with like)."""
+
+    inherit_cache = True
+    _traverse_internals = [("postgresql", InternalTraversal.dp_string),
+                           ("sqlite", InternalTraversal.dp_string)]
+
+    def __init__(self, postgresql, sqlite):
+        self.postgresql, self.sqlite = postgresql, sqlite
+
+
+@compiles(BodyField)
+def _body_field_sql(element, compiler, **_kw):
+    return element.postgresql if compiler.dialect.name == "postgresql" else element.sqlite
+
+
+def _text_of(key):
+    return BodyField(f"(body ->> '{key}'::text)", f"json_extract(body, '$.{key}')")
+
+
+def _is_true(key):
+    """True only for JSON ``true``: a generated column must never fail a write, so no cast."""
+    return BodyField(f"(body @> '{{\"{key}\": true}}'::jsonb)",
+                     f"coalesce(json_type(body, '$.{key}') = 'true', 0)")
+
+
+def _text_at(parent, key):
+    return BodyField(f"(body #>> '{{{parent},{key}}}'::text[])",
+                     f"json_extract(body, '$.{parent}.{key}')")
+
+
+def _generated(name, type_, sql):
+    """A column the database computes from ``body`` on every write (migration 0004):
+    STORED on PostgreSQL; on SQLite, which can add only VIRTUAL ones, computed when read.
+    Each costs PostgreSQL some 4 µs per INSERT statement (it prepares the expressions anew
+    for every statement): only what reports filter, join and group on."""
+    return sa.Column(name, type_, sa.Computed(sql, persisted=True))
+
+
+# Fields of the body the reports group and filter on, as columns (see core/reporting/sql.py):
+# read for a million findings, and the inspection date index covers the rest.
+GENERATED = (
+    _generated("item", sa.Text, _text_of("item")),                  # finding
+    _generated("value_text", sa.Text, _text_of("value")),           # finding: value as text
+    _generated("flagged", sa.Boolean, _is_true("flagged")),         # finding
+    _generated("status", sa.Text, _text_of("status")),              # inspection, recommendation
+    _generated("date", sa.Text, _text_of("date")),                  # inspection: ISO date
+    _generated("self_assessment", sa.Boolean, _is_true("self_assessment")),  # inspection
+    _generated("pinned_checklist", sa.Text, _text_at("checklist", "id")),    # inspection
+    _generated("pinned_version", sa.Text, _text_at("checklist", "version")),  # inspection
+)
+
+INSPECTION_FIELDS = ["id", "province_code", "campaign_id", "status", "self_assessment",
+                     "pinned_checklist", "pinned_version"]
 
 documents = sa.Table(
     "documents", metadata,
@@ -39,11 +98,18 @@ documents = sa.Table(
     sa.Column("province_code", sa.Text),
     sa.Column("team", sa.Text),
     sa.Column("body", JSON_BODY, nullable=False),
+    *GENERATED,
     sa.Index("ix_documents_seq", "seq", unique=True),
     sa.Index("ix_documents_type", "type"),
     sa.Index("ix_documents_inspection_id", "inspection_id"),
     sa.Index("ix_documents_campaign_id", "campaign_id"),
     sa.Index("ix_documents_province_code", "province_code"),
+    # The inspections a report covers, by date, with what scoring needs: a small index read
+    # instead of a page of the table per inspection (migration 0004).
+    sa.Index("ix_documents_inspection_date", "date",
+             postgresql_include=INSPECTION_FIELDS,
+             postgresql_where=sa.text("type = 'inspection' AND NOT deleted"),
+             sqlite_where=sa.text("type = 'inspection' AND deleted = 0")),
 )
 
 conflicts = sa.Table(
