@@ -322,21 +322,17 @@ def push(store, client, blobs=None, summary=None, batch=BATCH_SIZE):
     if until == since:
         return summary
     if not more:
-        payload = _prepare(client, blobs, docs, summary)
-        _acknowledge_batch(store, docs, until, lambda: _send_push(client, docs, payload),
-                           summary)
+        answer = _send_push(client, docs, _prepare(client, blobs, docs, summary))
+        _acknowledge_batch(store, docs, until, answer, summary)
         return summary
     in_flight = None  # (future answer, docs, until) of the batch HQ is applying
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldkit-push") as sender:
         try:
             while True:
                 payload = _prepare(client, blobs, docs, summary)
-                answered = None
-                if in_flight is not None:  # wait for HQ, send the next batch, then check
-                    answer = in_flight[0].result()
-                    answered = (lambda: answer, in_flight[1], in_flight[2])
+                answered = in_flight and (in_flight[0].result(), *in_flight[1:])
                 in_flight = (sender.submit(_send_push, client, docs, payload), docs, until)
-                if answered is not None:
+                if answered:  # checked and acknowledged while HQ applies the next batch
                     _acknowledge_batch(store, answered[1], answered[2], answered[0], summary)
                 if not more:
                     break
@@ -344,7 +340,7 @@ def push(store, client, blobs=None, summary=None, batch=BATCH_SIZE):
                 docs, until, more = outgoing(store, since, batch)
                 if until == since:
                     break
-            _acknowledge_batch(store, in_flight[1], in_flight[2], in_flight[0].result,
+            _acknowledge_batch(store, in_flight[1], in_flight[2], in_flight[0].result(),
                                summary)
             in_flight = None
         finally:
@@ -362,19 +358,16 @@ def _prepare(client, blobs, docs, summary):
 
 
 def _send_push(client, docs, payload):
-    if not docs:
-        return None
-    send = getattr(client, "push_encoded", None)
-    return send(payload) if send is not None else client.push(docs)
+    return client.push_encoded(payload) if docs else None
 
 
 def _acknowledge_batch(store, docs, until, answer, summary):
-    """Check HQ's answer to a batch (``answer()`` waits for it) and acknowledge it. A batch
-    with nothing to send (every change came from HQ) just moves the checkpoint."""
+    """Check HQ's answer to a batch and acknowledge it. A batch with nothing to send (every
+    change came from HQ) just moves the checkpoint."""
     if not docs:
         acknowledge(store, until)
         return
-    results = _check_answer(answer(), docs)
+    results = _check_answer(answer, docs)
     _count(summary, results)
     acknowledge(store, until, results)
 
